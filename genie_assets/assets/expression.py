@@ -1,0 +1,84 @@
+"""The validated expression matrix and regulator list every shard reads."""
+
+
+import json
+import warnings
+from typing import Optional
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from genie_assets.expression import (
+    fingerprint_file,
+    read_expression,
+    read_regulators,
+    validate_expression,
+)
+from genie_assets.files import atomic_path
+from genie_assets.resources import LocalArtifactStore
+from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
+from genie_assets.toy import toy_dataset
+
+GOLD_STANDARD_FILE = "gold_standard.tsv"
+
+
+class ExpressionConfig(Config):
+    """Where the expression data comes from; with no path, the built-in toy dataset."""
+
+    path: Optional[str] = None
+    regulators_path: Optional[str] = None
+    genes_as_rows: bool = False
+    gold_standard_path: Optional[str] = None
+
+
+@asset(group_name="genie3", compute_kind="pandas")
+def expression_matrix(
+    context: AssetExecutionContext, config: ExpressionConfig, store: LocalArtifactStore
+) -> MaterializeResult:
+    """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
+    gold = None
+    if config.path is None:
+        frame, regulators, gold = toy_dataset()
+        source, regulator_source = "toy dataset", "toy dataset"
+    else:
+        frame = read_expression(config.path, genes_as_rows=config.genes_as_rows)
+        regulators = read_regulators(config.regulators_path) if config.regulators_path else None
+        source, regulator_source = config.path, config.regulators_path or "all genes"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        validated = validate_expression(frame, regulators, source=source,
+                                        regulator_source=regulator_source)
+    for warning in caught:
+        context.log.warning(str(warning.message))
+
+    folder = store.expression_dir()
+    with atomic_path(folder) as temporary:
+        temporary.mkdir(parents=True)
+        validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
+        (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n")
+        if gold is not None:
+            gold.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False, header=False)
+        elif config.gold_standard_path:
+            (temporary / GOLD_STANDARD_FILE).write_bytes(
+                open(config.gold_standard_path, "rb").read())
+        fingerprint = fingerprint_file(temporary / EXPRESSION_FILE)
+        manifest = {
+            "fingerprint": fingerprint,
+            "source": source,
+            "n_samples": int(validated.matrix.shape[0]),
+            "n_genes": int(validated.matrix.shape[1]),
+            "n_regulators": len(validated.regulators),
+            "dropped_constant_genes": validated.dropped_constant_genes,
+        }
+        (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return MaterializeResult(
+        metadata={
+            "source": source,
+            "n_samples": manifest["n_samples"],
+            "n_genes": manifest["n_genes"],
+            "n_regulators": manifest["n_regulators"],
+            "n_dropped_constant_genes": len(validated.dropped_constant_genes),
+            "fingerprint": fingerprint,
+            "path": MetadataValue.path(str(folder / EXPRESSION_FILE)),
+        },
+        data_version=None,
+    )

@@ -1,0 +1,152 @@
+"""From shards to a network: the merged edge table, its Spark filtering, degrees and hubs."""
+
+
+import time
+from typing import Optional
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from genie_assets.edges import merge_shards
+from genie_assets.graph import (
+    GRAPHFRAMES,
+    SPARK_SQL,
+    NetworkFilter,
+    filter_network,
+    gene_degrees as compute_gene_degrees,
+    graphframes_available,
+    hub_genes as compute_hub_genes,
+)
+from genie_assets.files import atomic_path
+from genie_assets.partitions import shard_partitions
+from genie_assets.resources import LocalArtifactStore, SparkResource
+
+EDGE_TABLE = ("edges", "edge_table.parquet")
+FILTERED_NETWORK = ("network", "filtered_network.parquet")
+ADJACENCY_TSV = ("exports", "adjacency.tsv")
+GENE_DEGREES = ("network", "gene_degrees.parquet")
+HUB_GENES = ("network", "hub_genes.parquet")
+
+
+@asset(group_name="network", deps=["importance_shards"], compute_kind="pyarrow")
+def edge_table(context: AssetExecutionContext, store: LocalArtifactStore) -> MaterializeResult:
+    """Every shard's edges merged by streaming into one Parquet table (regulator, target, importance)."""
+    started = time.perf_counter()
+    output = store.path(*EDGE_TABLE)
+    summary = merge_shards(store.existing_shard_files(),
+                           shard_partitions.get_partition_keys(), output)
+    seconds = [r["compute_seconds"] for r in summary.shard_reports]
+    return MaterializeResult(metadata={
+        "n_edges": summary.n_edges,
+        "n_targets": summary.n_targets,
+        "n_regulators": summary.n_regulators,
+        "n_shards": summary.n_shards,
+        "importance_min": summary.importance_min,
+        "importance_max": summary.importance_max,
+        "importance_mean": summary.importance_mean,
+        "shard_compute_seconds_total": round(sum(seconds), 3),
+        "shard_compute_seconds_max": round(max(seconds), 3),
+        "input_fingerprint": summary.input_fingerprint,
+        "genie3_parameters": MetadataValue.json(summary.params),
+        "merge_seconds": round(time.perf_counter() - started, 3),
+        "path": MetadataValue.path(str(output)),
+    })
+
+
+class FilterConfig(Config):
+    """Which edges make the network (applied in this order; leave a rule unset to skip it)."""
+
+    regulators_only: Optional[list[str]] = None
+    min_importance: Optional[float] = None
+    top_k_per_target: Optional[int] = 5
+    top_n: Optional[int] = None
+
+
+@asset(group_name="network", deps=[edge_table], compute_kind="spark")
+def filtered_network(
+    context: AssetExecutionContext,
+    config: FilterConfig,
+    store: LocalArtifactStore,
+    spark: SparkResource,
+) -> MaterializeResult:
+    """The network: the edge table filtered on Spark (top-k per target, threshold, top-N)."""
+    session = spark.spark_session
+    rule = NetworkFilter(config.top_k_per_target, config.top_n, config.min_importance,
+                         config.regulators_only)
+    edges = session.read.parquet(str(store.path(*EDGE_TABLE)))
+    network = filter_network(edges, rule).cache()
+    output = store.path(*FILTERED_NETWORK)
+    with atomic_path(output) as temporary:
+        network.write.parquet(str(temporary))
+    adjacency = store.path(*ADJACENCY_TSV)
+    with atomic_path(adjacency) as temporary:
+        # arboreto/pySCENIC adjacency format, strongest edges first.
+        (network.orderBy("importance", ascending=False)
+         .toPandas()
+         .rename(columns={"regulator": "TF"})[["TF", "target", "importance"]]
+         .to_csv(temporary, sep="\t", index=False))
+    stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
+    n_edges = int(stats["count(target)"])
+    network.unpersist()
+    return MaterializeResult(metadata={
+        "n_edges": n_edges,
+        "n_edges_in_edge_table": int(edges.count()),
+        "min_importance_kept": float(stats["min(importance)"] or 0.0),
+        "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
+        "path": MetadataValue.path(str(output)),
+        "adjacency_tsv": MetadataValue.path(str(adjacency)),
+    })
+
+
+@asset(group_name="network", deps=[filtered_network], compute_kind="graphframes")
+def gene_degrees(
+    context: AssetExecutionContext, store: LocalArtifactStore, spark: SparkResource
+) -> MaterializeResult:
+    """In-, out- and importance-weighted degrees of every gene of the network."""
+    session = spark.spark_session
+    engine = GRAPHFRAMES if graphframes_available(session) else SPARK_SQL
+    if engine == SPARK_SQL:
+        context.log.info("GraphFrames jar not configured: degrees computed with Spark SQL")
+    network = session.read.parquet(str(store.path(*FILTERED_NETWORK)))
+    degrees = compute_gene_degrees(network, engine)
+    output = store.path(*GENE_DEGREES)
+    with atomic_path(output) as temporary:
+        degrees.write.parquet(str(temporary))
+    written = session.read.parquet(str(output))
+    summary = written.agg({"gene": "count", "out_degree": "max", "in_degree": "max"}).collect()[0]
+    return MaterializeResult(metadata={
+        "engine": engine,
+        "n_genes": int(summary["count(gene)"]),
+        "max_out_degree": int(summary["max(out_degree)"] or 0),
+        "max_in_degree": int(summary["max(in_degree)"] or 0),
+        "path": MetadataValue.path(str(output)),
+    })
+
+
+class HubConfig(Config):
+    n_hubs: int = 10
+
+
+@asset(group_name="network", deps=[gene_degrees], compute_kind="spark")
+def hub_genes(
+    context: AssetExecutionContext,
+    config: HubConfig,
+    store: LocalArtifactStore,
+    spark: SparkResource,
+) -> MaterializeResult:
+    """The top regulators by out-degree in the network: its hub genes."""
+    session = spark.spark_session
+    degrees = session.read.parquet(str(store.path(*GENE_DEGREES)))
+    hubs: pd.DataFrame = compute_hub_genes(degrees, config.n_hubs).toPandas()
+    output = store.path(*HUB_GENES)
+    with atomic_path(output) as temporary:
+        hubs.to_parquet(temporary, index=False)
+    with atomic_path(output.with_suffix(".tsv")) as temporary:
+        hubs.to_csv(temporary, sep="\t", index=False)
+    return MaterializeResult(metadata={
+        "n_hubs": len(hubs),
+        "top_hub": hubs["gene"].iloc[0] if len(hubs) else "",
+        "top_hub_out_degree": int(hubs["out_degree"].iloc[0]) if len(hubs) else 0,
+        "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
+        "path": MetadataValue.path(str(output)),
+    })

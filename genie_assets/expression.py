@@ -1,0 +1,174 @@
+"""Reading and validating expression matrices (samples × genes) and regulator lists."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from genie_assets.errors import ExpressionMatrixError, RegulatorListError
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad")
+
+
+@dataclasses.dataclass
+class ValidatedExpression:
+    """A samples × genes matrix ready for GENIE3, with what validation changed."""
+
+    matrix: pd.DataFrame
+    regulators: list[str]
+    dropped_constant_genes: list[str]
+
+
+def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.DataFrame:
+    """Read a samples × genes matrix from CSV/TSV/Parquet/AnnData `.h5ad`.
+
+    Text files have gene names in the header; a first column of non-numeric labels is taken as
+    sample names. `genes_as_rows=True` reads a genes × samples file and transposes it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ExpressionMatrixError(
+            f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise ExpressionMatrixError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ExpressionMatrixError(f"{path}: the file is empty")
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix == ".h5ad":
+            frame = _read_h5ad(path)
+        else:
+            frame = pd.read_csv(path, sep="," if suffix == ".csv" else "\t")
+    except ExpressionMatrixError:
+        raise
+    except Exception as error:  # the reader's own message says what it could not parse
+        raise ExpressionMatrixError(f"{path}: cannot be read as {suffix} ({error})") from error
+    if frame.shape[1] > 0 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
+        if _is_label_column(frame.iloc[:, 0]):
+            frame = frame.set_index(frame.columns[0])
+    if genes_as_rows:
+        frame = frame.T
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = [str(i) for i in frame.index]
+    return frame
+
+
+def _is_label_column(column: pd.Series) -> bool:
+    """A column of sample labels rather than expression values: mostly not numbers."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    return numeric.isna().mean() > 0.5
+
+
+def _read_h5ad(path: Path) -> pd.DataFrame:
+    import anndata
+
+    adata = anndata.read_h5ad(path)
+    values = adata.X
+    if hasattr(values, "toarray"):
+        values = values.toarray()
+    return pd.DataFrame(np.asarray(values, dtype=np.float64),
+                        index=adata.obs_names.astype(str), columns=adata.var_names.astype(str))
+
+
+def read_regulators(path: str | Path) -> list[str]:
+    """One gene name per line (blank lines and '#' comments ignored); a TSV/CSV's first column."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegulatorListError(f"{path}: no such file")
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        names.append(line.split("\t")[0].split(",")[0].strip().strip('"'))
+    if not names:
+        raise RegulatorListError(f"{path}: the regulator list is empty")
+    return names
+
+
+def validate_expression(
+    frame: pd.DataFrame,
+    regulators: Optional[Sequence[str]] = None,
+    *,
+    source: str = "expression matrix",
+    regulator_source: str = "regulator list",
+) -> ValidatedExpression:
+    """Check a samples × genes matrix and a regulator list; raise an InputError naming the culprit.
+
+    Genes of zero variance are dropped with a warning: they carry no signal and would divide by
+    zero when the target is scaled.
+    """
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ExpressionMatrixError(f"{source}: no data (shape {frame.shape})")
+    duplicated_genes = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated_genes:
+        raise ExpressionMatrixError(f"{source}: duplicated gene names {duplicated_genes[:10]}")
+    duplicated_samples = frame.index[frame.index.duplicated()].unique().tolist()
+    if duplicated_samples:
+        raise ExpressionMatrixError(f"{source}: duplicated sample names {duplicated_samples[:10]}")
+    if frame.shape[0] < 2:
+        raise ExpressionMatrixError(
+            f"{source}: {frame.shape[0]} sample; GENIE3 needs at least 2 samples (rows)"
+        )
+    for position, gene in enumerate(frame.columns):
+        column = frame[gene]
+        if not pd.api.types.is_numeric_dtype(column):
+            numeric = pd.to_numeric(column, errors="coerce")
+            bad = numeric.isna() & column.notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise ExpressionMatrixError(
+                    f"{source}: non-numeric value {column.iloc[row]!r} for gene {gene!r} "
+                    f"in sample {frame.index[row]!r} (data row {row + 1}, column {position + 1})"
+                )
+    values = frame.apply(pd.to_numeric).astype(np.float64)
+    finite = np.isfinite(values.to_numpy())
+    if not finite.all():
+        row, col = (int(i[0]) for i in np.nonzero(~finite))
+        raise ExpressionMatrixError(
+            f"{source}: missing or infinite value ({values.iat[row, col]}) for gene "
+            f"{values.columns[col]!r} in sample {values.index[row]!r} (data row {row + 1}, "
+            f"column {col + 1})"
+        )
+    constant = values.columns[values.std(axis=0, ddof=0).to_numpy() == 0].tolist()
+    if constant:
+        warnings.warn(f"{source}: dropping {len(constant)} genes of zero variance: {constant[:10]}")
+        values = values.drop(columns=constant)
+    if values.shape[1] < 2:
+        raise ExpressionMatrixError(f"{source}: fewer than 2 genes with variance left")
+
+    if regulators is None:
+        chosen = list(values.columns)
+    else:
+        regulators = [str(r) for r in regulators]
+        unknown = [r for r in regulators if r not in set(frame.columns)]
+        if unknown:
+            raise RegulatorListError(
+                f"{regulator_source}: {len(unknown)} regulators are not genes of {source}: "
+                f"{unknown[:10]}"
+            )
+        kept = set(values.columns)
+        chosen = sorted({r for r in regulators if r in kept})
+        if not chosen:
+            raise RegulatorListError(
+                f"{regulator_source}: no regulator left after dropping genes of zero variance"
+            )
+    return ValidatedExpression(values, chosen, constant)
+
+
+def fingerprint_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes: what a shard's output says it was computed from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

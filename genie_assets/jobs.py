@@ -1,0 +1,22 @@
+"""Jobs. The partitioned shards and the unpartitioned merge live in separate jobs: a run of a
+mixed job for one partition would also run the merge, which fails until every shard exists."""
+
+from dagster import AssetSelection, define_asset_job
+
+from genie_assets.partitions import shard_partitions
+
+expression_job = define_asset_job(
+    "expression_job", selection=AssetSelection.assets("expression_matrix"),
+    description="Validate and store the expression matrix (step 1 of 3).",
+)
+shards_job = define_asset_job(
+    "shards_job", selection=AssetSelection.assets("importance_shards"),
+    partitions_def=shard_partitions,
+    description="One shard of GENIE3 importances per run; backfill it over partitions (step 2).",
+)
+network_job = define_asset_job(
+    "network_job",
+    selection=AssetSelection.assets("importance_shards").downstream() - AssetSelection.assets(
+        "importance_shards"),
+    description="Merge the shards and analyse the network on Spark (step 3 of 3).",
+)

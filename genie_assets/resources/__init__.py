@@ -1,0 +1,15 @@
+"""Resources: where shards run, where artifacts live, and the Spark session."""
+
+from genie_assets.resources.genie3_settings import Genie3Settings
+from genie_assets.resources.shard_runner import LocalShardRunner
+from genie_assets.resources.spark import SparkResource, local_spark_config, require_java
+from genie_assets.resources.storage import LocalArtifactStore
+
+__all__ = [
+    "Genie3Settings",
+    "LocalArtifactStore",
+    "LocalShardRunner",
+    "SparkResource",
+    "local_spark_config",
+    "require_java",
+]

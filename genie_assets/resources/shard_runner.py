@@ -1,0 +1,88 @@
+"""Shard runners: where the shard program runs. Local: a Pipes subprocess on this machine."""
+
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    MaterializeResult,
+    PipesSubprocessClient,
+)
+
+from genie_assets.engine.core import resolve_n_jobs
+from genie_assets.resources.storage import LocalArtifactStore
+
+
+class LocalShardRunner(ConfigurableResource):
+    """Runs `python -m genie_assets.shard` in a subprocess under the SageMaker contract.
+
+    The subprocess sees the same paths a SageMaker container would (SM_CHANNEL_EXPRESSION,
+    SM_MODEL_DIR, SM_INPUT_CONFIG_DIR), pointed at the artifact store and a temporary folder;
+    its output is copied into the store only after it exits cleanly, so a failed or killed
+    shard leaves nothing behind.
+    """
+
+    n_jobs: int = -1
+
+    def run_shard(
+        self,
+        context: AssetExecutionContext,
+        store: LocalArtifactStore,
+        hyperparameters: dict[str, str],
+    ) -> MaterializeResult:
+        partition_key = hyperparameters["partition_key"]
+        cores = resolve_n_jobs(self.n_jobs)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"genie-{partition_key}-") as scratch:
+            scratch_path = Path(scratch)
+            config_dir = scratch_path / "input" / "config"
+            config_dir.mkdir(parents=True)
+            hyper = {**hyperparameters, "n_jobs": str(cores)}
+            (config_dir / "hyperparameters.json").write_text(json.dumps(hyper))
+            model_dir = scratch_path / "model"
+            env = {
+                "SM_INPUT_DIR": str(scratch_path / "input"),
+                "SM_INPUT_CONFIG_DIR": str(config_dir),
+                "SM_MODEL_DIR": str(model_dir),
+                "SM_CHANNEL_EXPRESSION": str(store.expression_dir()),
+                "SM_CURRENT_HOST": "algo-1",
+                "SM_HOSTS": json.dumps(["algo-1"]),
+                "SM_NUM_CPUS": str(cores),
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in [str(Path(__file__).resolve().parents[2]),
+                                os.environ.get("PYTHONPATH", "")] if p
+                ),
+            }
+            completed = PipesSubprocessClient().run(
+                context=context,
+                command=[sys.executable, "-m", "genie_assets.shard"],
+                env=env,
+            )
+            output = model_dir / f"{partition_key}.parquet"
+            if not output.is_file():
+                raise RuntimeError(f"{partition_key}: the shard program wrote no {output.name}")
+            store.put_file(output, store.shard_file(partition_key))
+            store.put_file(model_dir / f"{partition_key}.json",
+                           store.shard_file(partition_key).with_suffix(".json"))
+        wall_seconds = time.perf_counter() - started
+        return _with_runner_metadata(
+            completed.get_materialize_result(),
+            {"runner": "local-subprocess", "instance_type": "local", "instance_count": 1,
+             "wall_seconds": round(wall_seconds, 3),
+             "path": str(store.shard_file(partition_key))},
+        )
+
+
+def _with_runner_metadata(result: MaterializeResult, extra: dict[str, Any]) -> MaterializeResult:
+    return MaterializeResult(
+        asset_key=result.asset_key,
+        metadata={**(result.metadata or {}), **extra},
+        data_version=result.data_version,
+    )

@@ -1,0 +1,120 @@
+"""The GENIE3 engine: published accuracy, semantics and determinism."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genie_assets.engine import Genie3Params, genie3
+from genie_assets.evaluation import read_gold_standard, score_network
+from genie_assets.expression import read_expression
+from genie_assets.sharding import targets_for_shard
+from genie_assets.toy import toy_dataset
+from genie_assets_tests.conftest import PUBLISHED, dream4_paths
+
+
+@pytest.fixture(scope="module")
+def dream4_1():
+    expression, gold = dream4_paths(1)
+    return read_expression(expression), read_gold_standard(gold)
+
+
+@pytest.mark.parametrize("network", [1, 2, 3])
+def test_default_engine_reproduces_published_dream4_figures(network):
+    expression_path, gold_path = dream4_paths(network)
+    edges = genie3(read_expression(expression_path), n_jobs=-1)
+    scores = score_network(edges, read_gold_standard(gold_path))
+    aupr, auroc = PUBLISHED[network]
+    assert scores["aupr"] == pytest.approx(aupr, abs=0.015)
+    assert scores["auroc"] == pytest.approx(auroc, abs=0.02)
+
+
+def test_edge_table_has_one_row_per_pair_without_self_edges(dream4_1):
+    expression, _ = dream4_1
+    regulators = list(expression.columns[:10])
+    targets = list(expression.columns[5:20])
+    edges = genie3(expression, regulators, targets, n_trees=20)
+    assert list(edges.columns) == ["regulator", "target", "importance"]
+    assert edges["importance"].dtype == np.float32
+    assert not (edges.regulator == edges.target).any()
+    # 15 targets × 10 regulators, minus the 5 targets that are also regulators (no self-edge).
+    assert len(edges) == 15 * 10 - 5
+    assert not edges.duplicated(["regulator", "target"]).any()
+    assert (edges.importance >= 0).all()
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_extra_trees_importances_add_up_to_the_scaled_target_variance(engine):
+    # Fully grown extra-trees use every sample and end in pure leaves, so a target's impurity
+    # decreases add up to its variance, which the unit-variance scaling makes exactly 1.
+    expression, regulators, _ = toy_dataset(n_targets=6, n_samples=60)
+    edges = genie3(expression, regulators, method="ET", n_trees=25, engine=engine)
+    totals = edges.groupby("target").importance.sum()
+    assert np.allclose(totals.to_numpy(), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_edges_do_not_depend_on_gene_order(dream4_1, engine):
+    expression, _ = dream4_1
+    subset = expression.iloc[:, :30]
+    reverse = subset[subset.columns[::-1]]
+    forward_edges = genie3(subset, n_trees=30, engine=engine)
+    reverse_edges = genie3(reverse, targets=list(reverse.columns[::-1]), n_trees=30, engine=engine)
+    joined = forward_edges.merge(reverse_edges, on=["regulator", "target"])
+    assert len(joined) == len(forward_edges) == 30 * 29
+    assert (joined.importance_x == joined.importance_y).all()
+
+
+def test_edges_do_not_depend_on_the_number_of_shards(dream4_1):
+    expression, _ = dream4_1
+    subset = expression.iloc[:, :40]
+    whole = genie3(subset, n_trees=50, n_jobs=2)
+    genes = list(subset.columns)
+    for n_shards in (3, 7):
+        pieces = [genie3(subset, targets=targets_for_shard(genes, i, n_shards), n_trees=50)
+                  for i in range(n_shards)]
+        merged = pd.concat(pieces).merge(whole, on=["regulator", "target"])
+        assert len(merged) == len(whole)
+        assert (merged.importance_x == merged.importance_y).all()
+
+
+@pytest.mark.parametrize("method", ["RF", "ET"])
+def test_results_are_identical_for_any_number_of_threads(dream4_1, method):
+    expression, _ = dream4_1
+    subset = expression.iloc[:, :25]
+    one = genie3(subset, method=method, n_trees=40, n_jobs=1)
+    two = genie3(subset, method=method, n_trees=40, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_seed_changes_the_forest_but_not_the_strong_edges(dream4_1):
+    expression, _ = dream4_1
+    subset = expression.iloc[:, :20]
+    a = genie3(subset, n_trees=40, seed=1)
+    b = genie3(subset, n_trees=40, seed=2)
+    assert not np.array_equal(a.importance.to_numpy(), b.importance.to_numpy())
+    assert np.corrcoef(a.importance, b.importance)[0, 1] > 0.8
+
+
+def test_toy_network_is_recovered():
+    expression, regulators, gold = toy_dataset()
+    scores = score_network(genie3(expression, regulators, n_jobs=-1), gold)
+    assert scores["aupr"] >= 0.9
+    assert scores["auroc"] >= 0.95
+
+
+def test_max_features_choices_and_bad_parameters():
+    assert Genie3Params(max_features="sqrt").n_candidates_per_node(99) == 9
+    assert Genie3Params(max_features="all").n_candidates_per_node(99) == 99
+    assert Genie3Params(max_features=5).n_candidates_per_node(3) == 3
+    with pytest.raises(ValueError, match="method"):
+        Genie3Params(method="GBM")
+    with pytest.raises(ValueError, match="max_features"):
+        Genie3Params(max_features="log2")
+    with pytest.raises(ValueError, match="n_trees"):
+        Genie3Params(n_trees=0)
+
+
+def test_unknown_genes_are_named():
+    expression, regulators, _ = toy_dataset(n_targets=3, n_samples=20)
+    with pytest.raises(ValueError, match="NOPE"):
+        genie3(expression, regulators=["NOPE"], n_trees=5)

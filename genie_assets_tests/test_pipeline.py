@@ -1,0 +1,142 @@
+"""The whole asset graph on the toy data, driven through Dagster's `materialize`."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from genie_assets.assets import ALL_ASSETS, importance_shards
+from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
+from genie_assets.engine import genie3
+from genie_assets.evaluation import score_network
+from genie_assets.partitions import shard_partitions
+from genie_assets.resources import (
+    Genie3Settings,
+    LocalArtifactStore,
+    LocalShardRunner,
+    SparkResource,
+    local_spark_config,
+)
+from genie_assets.toy import toy_dataset
+
+N_TREES = 300
+DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes"]
+
+
+def local_resources(root: Path) -> dict:
+    return {
+        "store": LocalArtifactStore(root=str(root)),
+        "shard_runner": LocalShardRunner(n_jobs=2),
+        "genie3": Genie3Settings(n_trees=N_TREES),
+        "spark": SparkResource(spark_config=local_spark_config(cores=2, driver_memory="2g")),
+    }
+
+
+def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
+    """expression → every shard partition → downstream; returns metadata by asset."""
+    metadata = {}
+    result = materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
+                         instance=instance)
+    assert result.success
+    for key in shard_partitions.get_partition_keys():
+        result = materialize(ALL_ASSETS, selection=["importance_shards"], partition_key=key,
+                             resources=resources, instance=instance)
+        assert result.success
+        metadata[key] = result.asset_materializations_for_node("importance_shards")[0].metadata
+    result = materialize(ALL_ASSETS, selection=DOWNSTREAM, resources=resources,
+                         instance=instance)
+    assert result.success
+    for name in DOWNSTREAM:
+        metadata[name] = result.asset_materializations_for_node(name)[0].metadata
+    return metadata
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory, spark):
+    root = tmp_path_factory.mktemp("artifacts")
+    resources = local_resources(root)
+    instance = DagsterInstance.ephemeral()
+    metadata = materialize_toy_pipeline(resources, instance)
+    return resources["store"], metadata, instance
+
+
+def test_edge_table_is_what_the_engine_gives_in_a_notebook(toy_run):
+    store, metadata, _ = toy_run
+    expression, regulators, _ = toy_dataset()
+    pipeline_edges = pd.read_parquet(store.path(*EDGE_TABLE))
+    notebook_edges = genie3(expression, regulators, n_trees=N_TREES)
+    joined = notebook_edges.merge(pipeline_edges, on=["regulator", "target"])
+    assert len(pipeline_edges) == len(notebook_edges) == len(joined)
+    assert (joined.importance_x == joined.importance_y).all()
+    assert metadata["edge_table"]["n_edges"].value == len(notebook_edges)
+    assert metadata["edge_table"]["n_shards"].value == len(shard_partitions.get_partition_keys())
+
+
+def test_toy_network_recovers_its_ground_truth(toy_run):
+    store, _, _ = toy_run
+    _, _, gold = toy_dataset()
+    scores = score_network(pd.read_parquet(store.path(*EDGE_TABLE)), gold)
+    assert scores["aupr"] >= 0.9
+
+
+def test_each_shard_records_what_a_user_looks_for(toy_run):
+    _, metadata, instance = toy_run
+    expression, _, _ = toy_dataset()
+    total_targets = 0
+    for key in shard_partitions.get_partition_keys():
+        shard = metadata[key]
+        total_targets += shard["n_targets"].value
+        assert shard["seconds_per_target"].value > 0
+        assert shard["cores"].value == 2
+        assert shard["genie3_n_trees"].value == N_TREES
+        assert shard["genie3_method"].value == "RF"
+        assert shard["instance_type"].value == "local"
+    assert total_targets == expression.shape[1]
+    partitions = instance.get_materialized_partitions(AssetKey("importance_shards"))
+    assert partitions == set(shard_partitions.get_partition_keys())
+
+
+def test_filtered_network_keeps_the_top_regulators_of_each_target(toy_run):
+    store, metadata, _ = toy_run
+    edges = pd.read_parquet(store.path(*EDGE_TABLE))
+    network = pd.read_parquet(store.path(*FILTERED_NETWORK))
+    expected = (edges.sort_values(["target", "importance", "regulator"],
+                                  ascending=[True, False, True])
+                .groupby("target").head(5))
+    assert set(map(tuple, network[["regulator", "target"]].to_numpy())) == set(
+        map(tuple, expected[["regulator", "target"]].to_numpy()))
+    assert metadata["filtered_network"]["n_edges"].value == len(expected)
+    adjacency = pd.read_csv(store.path("exports", "adjacency.tsv"), sep="\t")
+    assert list(adjacency.columns) == ["TF", "target", "importance"]
+    assert adjacency.importance.is_monotonic_decreasing
+
+
+def test_degrees_and_hubs_match_an_independent_count(toy_run):
+    store, metadata, _ = toy_run
+    network = pd.read_parquet(store.path(*FILTERED_NETWORK))
+    degrees = pd.read_parquet(store.path(*GENE_DEGREES)).set_index("gene")
+    out_degree = network.groupby("regulator").size()
+    in_degree = network.groupby("target").size()
+    for gene in degrees.index:
+        assert degrees.loc[gene, "out_degree"] == out_degree.get(gene, 0)
+        assert degrees.loc[gene, "in_degree"] == in_degree.get(gene, 0)
+    assert metadata["gene_degrees"]["engine"].value in ("graphframes", "spark-sql")
+    hubs = pd.read_parquet(store.path(*HUB_GENES))
+    weighted = network.groupby("regulator").importance.sum()
+    ranked = sorted(out_degree.index, key=lambda g: (-out_degree[g], -weighted[g], g))
+    assert list(hubs.gene) == ranked[:10]
+    assert metadata["hub_genes"]["top_hub"].value == ranked[0]
+
+
+def test_partition_run_of_shards_alone_does_not_touch_the_merge(tmp_path):
+    resources = local_resources(tmp_path)
+    instance = DagsterInstance.ephemeral()
+    assert materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
+                       instance=instance).success
+    result = materialize([importance_shards] + [a for a in ALL_ASSETS if a is not importance_shards],
+                         selection=["importance_shards"], partition_key="shard-0001",
+                         resources=resources, instance=instance)
+    assert result.success
+    assert Path(resources["store"].shard_file("shard-0001")).is_file()
+    assert not resources["store"].path(*EDGE_TABLE).exists()
