@@ -1,7 +1,7 @@
 """Jobs. The partitioned shards and the unpartitioned merge live in separate jobs: a run of a
 mixed job for one partition would also run the merge, which fails until every shard exists."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from genie_assets.partitions import shard_partitions
 
@@ -19,4 +19,6 @@ network_job = define_asset_job(
     selection=AssetSelection.assets("importance_shards").downstream() - AssetSelection.assets(
         "importance_shards"),
     description="Merge the shards and analyse the network on Spark (step 3 of 3).",
+    # One process for all steps, so they share one Spark session instead of starting a JVM each.
+    executor_def=in_process_executor,
 )

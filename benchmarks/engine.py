@@ -1,0 +1,120 @@
+"""Seconds per target of the reference (scikit-learn) and fast (numba) GENIE3 engines.
+
+Measured side by side in one run, on the same data and cores, at two shapes:
+- DREAM5-like: 805 samples × 1,643 genes, 195 regulators;
+- single-cell-like: 2,000 cells × 5,000 genes, every gene a regulator.
+Prints per-core seconds per target for both engines and their ratio, each engine's peak memory
+(every measurement runs in its own process), and the fast engine's scaling from 1 core to all.
+Timings are medians of --repeats runs; the machines are shared, so read ratios, not seconds.
+
+    python benchmarks/engine.py [--repeats 3] [--reference-targets 2] [--fast-targets 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+SHAPES = {
+    "dream5-like": dict(n_samples=805, n_genes=1643, n_regulators=195, counts=False),
+    "single-cell-like": dict(n_samples=2000, n_genes=5000, n_regulators=5000, counts=True),
+}
+
+
+def synthetic_expression(n_samples, n_genes, n_regulators, counts, seed=0):
+    """Regulators drive targets through a sparse random network; counts mimic scRNA-seq zeros."""
+    rng = np.random.default_rng(seed)
+    regulators = rng.normal(size=(n_samples, n_regulators))
+    weights = rng.normal(size=(n_regulators, n_genes)) * (rng.random((n_regulators, n_genes)) < 3 / n_regulators)
+    values = np.tanh(regulators @ weights) + 0.5 * rng.normal(size=(n_samples, n_genes))
+    values[:, :n_regulators] = regulators[:, :min(n_regulators, n_genes)]
+    if counts:
+        rates = np.exp(values - 0.5)
+        values = np.log1p(rng.poisson(rates)).astype(np.float64)
+    genes = [f"g{i:05d}" for i in range(n_genes)]
+    frame = pd.DataFrame(values, columns=genes)
+    return frame, genes[:n_regulators]
+
+
+def measure(shape: str, engine: str, n_targets: int, n_jobs: int, n_trees: int) -> dict:
+    """One timing in this process: seconds per target after a warm-up (numba compiles once)."""
+    from genie_assets.engine import genie3
+
+    frame, regulators = synthetic_expression(**SHAPES[shape])
+    frame = frame.loc[:, ~(frame.std() == 0)]
+    regulators = [r for r in regulators if r in frame.columns]
+    targets = list(frame.columns[-n_targets:])
+    genie3(frame, regulators, targets[:1], n_trees=2, engine=engine)
+    started = time.perf_counter()
+    genie3(frame, regulators, targets, n_trees=n_trees, engine=engine, n_jobs=n_jobs)
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds_per_target": seconds / n_targets, "peak_mib": peak_mib,
+            "core_seconds_per_target": seconds * n_jobs / n_targets}
+
+
+def in_subprocess(*args) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--one", json.dumps(args)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def median_of(repeats, *args) -> dict:
+    runs = [in_subprocess(*args) for _ in range(repeats)]
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reference-targets", type=int, default=2)
+    parser.add_argument("--fast-targets", type=int, default=16)
+    parser.add_argument("--trees", type=int, default=1000)
+    parser.add_argument("--shapes", nargs="*", default=list(SHAPES))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(*json.loads(args.one))))
+        return
+
+    cores = os.cpu_count() or 1
+    print(f"GENIE3 engines, {args.trees} trees, K = sqrt, medians of {args.repeats} runs, "
+          f"{cores} cores available\n")
+    header = (f"{'shape':18s} {'reference s/target':>19s} {'fast s/target':>14s} "
+              f"{'ratio':>7s} {'ref peak MiB':>13s} {'fast peak MiB':>14s}")
+    print(header)
+    print("-" * len(header))
+    scaling = {}
+    for shape in args.shapes:
+        reference = median_of(args.repeats, shape, "reference", args.reference_targets, 1,
+                              args.trees)
+        fast = median_of(args.repeats, shape, "fast", args.fast_targets, 1, args.trees)
+        ratio = reference["seconds_per_target"] / fast["seconds_per_target"]
+        print(f"{shape:18s} {reference['seconds_per_target']:19.3f} "
+              f"{fast['seconds_per_target']:14.4f} {ratio:7.1f} "
+              f"{reference['peak_mib']:13.0f} {fast['peak_mib']:14.0f}", flush=True)
+        if cores > 1:
+            parallel = median_of(args.repeats, shape, "fast", args.fast_targets, cores,
+                                 args.trees)
+            scaling[shape] = (fast["seconds_per_target"], parallel["seconds_per_target"])
+    if scaling:
+        print(f"\nfast engine, 1 → {cores} cores (parallel efficiency = t1 / (cores × t{cores}))")
+        for shape, (one, many) in scaling.items():
+            print(f"{shape:18s} 1 core {one:.4f} s/target, {cores} cores {many:.4f} s/target, "
+                  f"speed-up {one / many:.2f}, efficiency {one / (cores * many):.2f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    main()
