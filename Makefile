@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
 
-.PHONY: setup demo test test-slow pipeline ui bench clean java
+.PHONY: setup demo test test-slow pipeline backfill ui bench clean java
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -38,6 +38,10 @@ test-slow: setup
 # The same pipeline through `dagster job execute`, as CI runs it.
 pipeline: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/run_toy_pipeline.sh
+
+# Re-run only the shard partitions that failed or are missing (then `make pipeline` or network_job).
+backfill: setup
+	$(BIN)/python -m genie_assets.backfill
 
 ui: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dagster import Definitions
 
-from genie_assets.assets import ALL_ASSETS
+from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.jobs import expression_job, network_job, shards_job
 from genie_assets.resources import (
     Genie3Settings,
@@ -21,7 +21,7 @@ RESOURCES = {
     "local": {
         "store": LocalArtifactStore(root=ARTIFACTS_DIR),
         "shard_runner": LocalShardRunner(n_jobs=int(os.environ.get("GENIE_SHARD_CORES", "-1"))),
-        "genie3": Genie3Settings(n_trees=int(os.environ.get("GENIE_N_TREES", "1000"))),
+        "genie3": Genie3Settings.from_env(),
         "spark": SparkResource(spark_config=local_spark_config(
             cores=int(os.environ.get("GENIE_SPARK_CORES", "2")))),
     },
@@ -31,6 +31,7 @@ resources = RESOURCES[os.environ.get("GENIE_ENV", "local")]
 
 defs = Definitions(
     assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
     jobs=[expression_job, shards_job, network_job],
     resources=resources,
 )

@@ -92,3 +92,59 @@ def _check_consistent(reports: Mapping[str, dict]) -> None:
             "shards were computed from different inputs or parameters and cannot be merged "
             f"({described}); re-materialize the odd ones"
         )
+
+
+@dataclasses.dataclass
+class EdgeTableInspection:
+    """What one streaming pass over an edge table found."""
+
+    n_edges: int
+    missing_targets: list[str]
+    targets_with_wrong_pairs: list[str]
+    n_self_edges: int
+    n_non_finite: int
+    n_negative: int
+
+
+def inspect_edge_table(path: Path, genes: Sequence[str], regulators: Sequence[str]
+                       ) -> EdgeTableInspection:
+    """Check every target's rows in one pass, in memory proportional to the number of genes.
+
+    A target is right when it has exactly one row per regulator but itself: its row count and
+    the wrapping sum of its regulators' 64-bit hashes both match, so a duplicated pair that
+    stands in for a missing one is caught too.
+    """
+    import numpy as np
+    import pandas as pd
+
+    def hashes(names) -> np.ndarray:
+        return pd.util.hash_array(np.asarray(names, dtype=object), categorize=False)
+
+    regulator_set = set(regulators)
+    regulator_hash_sum = np.uint64(hashes(list(regulators)).sum(dtype=np.uint64))
+    counts: dict[str, int] = {}
+    hash_sums: dict[str, np.uint64] = {}
+    n_edges = n_self = n_non_finite = n_negative = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20):
+        frame = batch.to_pandas()
+        n_edges += len(frame)
+        n_self += int((frame.regulator == frame.target).sum())
+        importance = frame.importance.to_numpy()
+        n_non_finite += int((~np.isfinite(importance)).sum())
+        n_negative += int((importance < 0).sum())
+        frame["hash"] = hashes(frame.regulator.to_numpy())
+        grouped = frame.groupby("target", sort=False)["hash"]
+        for target, count in grouped.size().items():
+            counts[target] = counts.get(target, 0) + int(count)
+        for target, total in grouped.agg(lambda h: h.to_numpy().sum(dtype=np.uint64)).items():
+            hash_sums[target] = np.uint64(hash_sums.get(target, np.uint64(0)) + np.uint64(total))
+    missing = [g for g in genes if g not in counts]
+    wrong = []
+    with np.errstate(over="ignore"):
+        for target, count in counts.items():
+            own = target in regulator_set
+            expected_count = len(regulator_set) - own
+            expected_hash = regulator_hash_sum - (hashes([target])[0] if own else np.uint64(0))
+            if count != expected_count or hash_sums[target] != expected_hash:
+                wrong.append(target)
+    return EdgeTableInspection(n_edges, missing, sorted(wrong), n_self, n_non_finite, n_negative)

@@ -47,7 +47,9 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
         elif suffix == ".h5ad":
             frame = _read_h5ad(path)
         else:
-            frame = pd.read_csv(path, sep="," if suffix == ".csv" else "\t")
+            separator = "," if suffix == ".csv" else "\t"
+            frame = pd.read_csv(path, sep=separator)
+            _refuse_duplicated_header(path, separator)
     except ExpressionMatrixError:
         raise
     except Exception as error:  # the reader's own message says what it could not parse
@@ -60,6 +62,18 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = [str(i) for i in frame.index]
     return frame
+
+
+def _refuse_duplicated_header(path: Path, separator: str) -> None:
+    """pandas renames a repeated column 'X' to 'X.1'; the header itself must be unique."""
+    import csv
+
+    with open(path, newline="") as handle:
+        header = next(csv.reader(handle, delimiter=separator), [])
+    names = [name.strip() for name in header]
+    duplicated = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicated:
+        raise ExpressionMatrixError(f"{path}: duplicated gene names {duplicated[:10]} in the header")
 
 
 def _is_label_column(column: pd.Series) -> bool:
@@ -151,6 +165,14 @@ def validate_expression(
     else:
         regulators = [str(r) for r in regulators]
         unknown = [r for r in regulators if r not in set(frame.columns)]
+        in_rows = [r for r in regulators if r in set(frame.index)]
+        if len(unknown) > len(regulators) / 2 and len(in_rows) > len(regulators) / 2:
+            raise ExpressionMatrixError(
+                f"{source}: looks transposed (genes as rows): {len(in_rows)} of "
+                f"{len(regulators)} regulators of {regulator_source} are row labels, e.g. "
+                f"{in_rows[:3]}; GENIE3 wants samples as rows and genes as columns "
+                "(set genes_as_rows: true)"
+            )
         if unknown:
             raise RegulatorListError(
                 f"{regulator_source}: {len(unknown)} regulators are not genes of {source}: "

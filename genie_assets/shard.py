@@ -38,6 +38,46 @@ EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
                          ("importance", pa.float32())])
 
 
+MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
+# Bytes per edge while a shard's result is a pandas frame (two object columns and a float).
+BYTES_PER_EDGE = 160
+
+
+class ShardMemoryError(MemoryError):
+    """The machine is too small for this shard; raised before any work starts."""
+
+
+def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targets: int,
+                        n_workers: int) -> int:
+    """Peak memory of a shard: the matrix (read, as float64, regulator copy and its ranks),
+    its edges as a frame and as Arrow, and one tree's work arrays per worker."""
+    matrix = n_samples * n_genes * 8 * 2 + n_samples * n_regulators * (8 + 4)
+    edges = n_targets * n_regulators * (BYTES_PER_EDGE + 40)
+    per_worker = n_samples * 8 * 12 + n_regulators * 8 * 4
+    return matrix + edges + n_workers * per_worker + (300 << 20)
+
+
+def available_memory_bytes() -> int:
+    """What this process may use: GENIE_MEMORY_LIMIT_BYTES, the cgroup limit, or free RAM."""
+    if os.environ.get(MEMORY_LIMIT_ENV):
+        return int(os.environ[MEMORY_LIMIT_ENV])
+    limits = []
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            limits.append(int(text))
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    return min(limits) if limits else 1 << 62
+
+
 class SageMakerContract:
     """Where a SageMaker training container finds its inputs and puts its outputs."""
 
@@ -46,11 +86,17 @@ class SageMakerContract:
         self.input_dir = Path(env.get("SM_INPUT_DIR", "/opt/ml/input"))
         self.config_dir = Path(env.get("SM_INPUT_CONFIG_DIR", self.input_dir / "config"))
         self.model_dir = Path(env.get("SM_MODEL_DIR", "/opt/ml/model"))
+        self.output_dir = Path(env.get("SM_OUTPUT_DIR", "/opt/ml/output"))
         self.expression_dir = Path(
             env.get("SM_CHANNEL_EXPRESSION", self.input_dir / "data" / "expression")
         )
         self.current_host = env.get("SM_CURRENT_HOST", "algo-1")
         self.hosts = json.loads(env.get("SM_HOSTS", json.dumps([self.current_host])))
+
+    def record_failure(self, error: BaseException) -> None:
+        """SageMaker reports the text of /opt/ml/output/failure as the job's FailureReason."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        (self.output_dir / "failure").write_text(f"{type(error).__name__}: {error}"[:1024])
 
     def hyperparameters(self) -> dict[str, str]:
         path = self.config_dir / "hyperparameters.json"
@@ -82,6 +128,16 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     log(f"{partition_key}: {len(host_targets)} targets × {len(regulators)} regulators × "
         f"{expression.shape[0]} samples on {n_jobs} cores ({params.engine} engine)")
 
+    needed = estimate_peak_bytes(expression.shape[0], expression.shape[1], len(regulators),
+                                 len(host_targets), n_jobs)
+    available = available_memory_bytes()
+    if needed > available:
+        raise ShardMemoryError(
+            f"{partition_key}: needs about {needed / 2**30:.1f} GiB for {len(host_targets)} "
+            f"targets × {len(regulators)} regulators × {expression.shape[0]} samples, but only "
+            f"{available / 2**30:.1f} GiB is available; use more shards (GENIE_N_SHARDS) or a "
+            "machine with more memory"
+        )
     step = max(1, len(host_targets) // 20)
 
     def progress(done: int, total: int) -> None:
@@ -105,6 +161,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
         "n_samples": int(expression.shape[0]),
         "n_edges": int(len(edges)),
         "cores": n_jobs,
+        "estimated_peak_mib": round(needed / 2**20, 1),
         "compute_seconds": round(compute_seconds, 3),
         "seconds_per_target": round(compute_seconds / max(1, len(host_targets)), 5),
         "input_fingerprint": manifest["fingerprint"],
@@ -141,6 +198,14 @@ def _pipes_metadata(shard_report: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     contract = SageMakerContract()
+    try:
+        return _main(contract)
+    except Exception as error:
+        contract.record_failure(error)
+        raise
+
+
+def _main(contract: SageMakerContract) -> int:
     try:
         from dagster_pipes import PipesEnvVarParamsLoader
     except ImportError:  # run by hand where dagster-pipes is not installed

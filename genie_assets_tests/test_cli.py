@@ -39,3 +39,17 @@ def test_cli_runs_one_shard_partition_into_the_shared_instance(tmp_path, monkeyp
     instance = DagsterInstance.get()
     partitions = instance.get_materialized_partitions(AssetKey("importance_shards"))
     assert partitions == {"shard-0002"}
+
+    # A failed partition (no expression yet) and the missing ones are what a backfill re-runs.
+    listed = subprocess.run([sys.executable, "-m", "genie_assets.backfill", "--dry-run"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "shard-0002" not in listed.stdout
+    for key in ("shard-0000", "shard-0001", "shard-0003"):
+        assert f"{key}: missing" in listed.stdout
+    backfill = subprocess.run([sys.executable, "-m", "genie_assets.backfill"], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=600)
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    instance = DagsterInstance.get()
+    assert instance.get_materialized_partitions(AssetKey("importance_shards")) == {
+        "shard-0000", "shard-0001", "shard-0002", "shard-0003"}

@@ -6,31 +6,15 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from genie_assets.assets import ALL_ASSETS, importance_shards
+from genie_assets.assets import ALL_ASSETS, ALL_CHECKS, importance_shards
 from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
 from genie_assets.engine import genie3
 from genie_assets.evaluation import score_network
 from genie_assets.partitions import shard_partitions
-from genie_assets.resources import (
-    Genie3Settings,
-    LocalArtifactStore,
-    LocalShardRunner,
-    SparkResource,
-    local_spark_config,
-)
 from genie_assets.toy import toy_dataset
+from genie_assets_tests.helpers import DOWNSTREAM, local_resources
 
 N_TREES = 300
-DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes"]
-
-
-def local_resources(root: Path) -> dict:
-    return {
-        "store": LocalArtifactStore(root=str(root)),
-        "shard_runner": LocalShardRunner(n_jobs=2),
-        "genie3": Genie3Settings(n_trees=N_TREES),
-        "spark": SparkResource(spark_config=local_spark_config(cores=2, driver_memory="2g")),
-    }
 
 
 def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
@@ -44,18 +28,19 @@ def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict
                              resources=resources, instance=instance)
         assert result.success
         metadata[key] = result.asset_materializations_for_node("importance_shards")[0].metadata
-    result = materialize(ALL_ASSETS, selection=DOWNSTREAM, resources=resources,
+    result = materialize([*ALL_ASSETS, *ALL_CHECKS], selection=DOWNSTREAM, resources=resources,
                          instance=instance)
     assert result.success
     for name in DOWNSTREAM:
         metadata[name] = result.asset_materializations_for_node(name)[0].metadata
+    metadata["checks"] = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     return metadata
 
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("artifacts")
-    resources = local_resources(root)
+    resources = local_resources(root, n_trees=N_TREES)
     instance = DagsterInstance.ephemeral()
     metadata = materialize_toy_pipeline(resources, instance)
     return resources["store"], metadata, instance
@@ -140,3 +125,11 @@ def test_partition_run_of_shards_alone_does_not_touch_the_merge(tmp_path):
     assert result.success
     assert Path(resources["store"].shard_file("shard-0001")).is_file()
     assert not resources["store"].path(*EDGE_TABLE).exists()
+
+
+def test_edge_table_checks_pass_on_a_complete_network(toy_run):
+    _, metadata, _ = toy_run
+    assert metadata["checks"] == {
+        "every_target_present": True, "one_row_per_pair": True, "no_self_edges": True,
+        "importances_finite_non_negative": True,
+    }

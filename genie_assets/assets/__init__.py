@@ -1,5 +1,6 @@
 """Thin asset declarations; the work lives in the engine, the shard program and resources."""
 
+from genie_assets.assets.checks import ALL_CHECKS
 from genie_assets.assets.expression import expression_matrix
 from genie_assets.assets.network import edge_table, filtered_network, gene_degrees, hub_genes
 from genie_assets.assets.shards import importance_shards
@@ -7,5 +8,5 @@ from genie_assets.assets.shards import importance_shards
 ALL_ASSETS = [expression_matrix, importance_shards, edge_table, filtered_network,
               gene_degrees, hub_genes]
 
-__all__ = ["ALL_ASSETS", "edge_table", "expression_matrix", "filtered_network", "gene_degrees",
+__all__ = ["ALL_ASSETS", "ALL_CHECKS", "edge_table", "expression_matrix", "filtered_network", "gene_degrees",
            "hub_genes", "importance_shards"]

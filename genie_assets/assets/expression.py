@@ -5,7 +5,14 @@ import json
 import warnings
 from typing import Optional
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from genie_assets.expression import (
     fingerprint_file,
@@ -30,7 +37,7 @@ class ExpressionConfig(Config):
     gold_standard_path: Optional[str] = None
 
 
-@asset(group_name="genie3", compute_kind="pandas")
+@asset(group_name="genie3", compute_kind="pandas", code_version="1")
 def expression_matrix(
     context: AssetExecutionContext, config: ExpressionConfig, store: LocalArtifactStore
 ) -> MaterializeResult:
@@ -80,5 +87,5 @@ def expression_matrix(
             "fingerprint": fingerprint,
             "path": MetadataValue.path(str(folder / EXPRESSION_FILE)),
         },
-        data_version=None,
+        data_version=DataVersion(fingerprint[:16]),
     )

@@ -60,6 +60,11 @@ class Genie3Params:
         digest = hashlib.blake2b(f"{self.seed}\x00{target}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "little") >> 1
 
+    def digest(self) -> str:
+        """A short stable name for these parameters (part of the shards' code version)."""
+        text = ",".join(f"{k}={v}" for k, v in sorted(self.as_dict().items()))
+        return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -16,7 +16,10 @@ from dagster import (
     PipesSubprocessClient,
 )
 
+from dagster._core.errors import DagsterPipesExecutionError  # not re-exported at top level
+
 from genie_assets.engine.core import resolve_n_jobs
+from genie_assets.errors import ShardError
 from genie_assets.resources.storage import LocalArtifactStore
 
 
@@ -51,6 +54,7 @@ class LocalShardRunner(ConfigurableResource):
                 "SM_INPUT_DIR": str(scratch_path / "input"),
                 "SM_INPUT_CONFIG_DIR": str(config_dir),
                 "SM_MODEL_DIR": str(model_dir),
+                "SM_OUTPUT_DIR": str(scratch_path / "output"),
                 "SM_CHANNEL_EXPRESSION": str(store.expression_dir()),
                 "SM_CURRENT_HOST": "algo-1",
                 "SM_HOSTS": json.dumps(["algo-1"]),
@@ -60,11 +64,16 @@ class LocalShardRunner(ConfigurableResource):
                                 os.environ.get("PYTHONPATH", "")] if p
                 ),
             }
-            completed = PipesSubprocessClient().run(
-                context=context,
-                command=[sys.executable, "-m", "genie_assets.shard"],
-                env=env,
-            )
+            try:
+                completed = PipesSubprocessClient().run(
+                    context=context,
+                    command=[sys.executable, "-m", "genie_assets.shard"],
+                    env=env,
+                )
+            except DagsterPipesExecutionError as error:
+                failure = scratch_path / "output" / "failure"
+                reason = failure.read_text() if failure.exists() else str(error)
+                raise ShardError(f"{partition_key} failed: {reason}") from error
             output = model_dir / f"{partition_key}.parquet"
             if not output.is_file():
                 raise RuntimeError(f"{partition_key}: the shard program wrote no {output.name}")

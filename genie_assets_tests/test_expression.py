@@ -1,0 +1,172 @@
+"""Bad input gets an error naming the file and the row, column or gene; nothing is written."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genie_assets.errors import ExpressionMatrixError, InputError, RegulatorListError
+from genie_assets.expression import read_expression, validate_expression
+from genie_assets_tests.conftest import dream4_paths
+from genie_assets_tests.helpers import failure_messages, local_resources, new_instance, run
+
+GENES = ["TF1", "TF2", "G1", "G2"]
+
+
+def good_matrix(n_samples=6) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.random((n_samples, 4)), columns=GENES,
+                        index=[f"S{i}" for i in range(n_samples)])
+
+
+def load(tmp_path, path, regulators=None, **config):
+    """Materialize expression_matrix from a file; return (result, store)."""
+    resources = local_resources(tmp_path / "store")
+    run_config = {"ops": {"expression_matrix": {"config": {"path": str(path), **config}}}}
+    if regulators is not None:
+        regulators_path = tmp_path / "regulators.txt"
+        regulators_path.write_text("\n".join(regulators) + "\n")
+        run_config["ops"]["expression_matrix"]["config"]["regulators_path"] = str(regulators_path)
+    result = run(["expression_matrix"], resources, new_instance(), run_config=run_config)
+    return result, resources["store"]
+
+
+def assert_refused(tmp_path, path, *expected, regulators=None, **config):
+    result, store = load(tmp_path, path, regulators, **config)
+    assert not result.success
+    message = failure_messages(result)
+    for text in expected:
+        assert text in message, message
+    assert not store.expression_dir().exists(), "nothing may be written for bad input"
+    return message
+
+
+def write_tsv(tmp_path, frame, name="matrix.tsv", index=True):
+    path = tmp_path / name
+    frame.to_csv(path, sep="\t", index=index)
+    return path
+
+
+def test_dream4_file_with_quoted_header_and_crlf_reads_as_samples_by_genes():
+    expression_path, _ = dream4_paths(1)
+    frame = read_expression(expression_path)
+    assert frame.shape == (100, 100)
+    assert list(frame.columns[:2]) == ["G1", "G2"]
+    assert frame.dtypes.eq(np.float64).all()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "h5ad"])
+def test_every_supported_format_loads_the_same_matrix(tmp_path, suffix):
+    frame = good_matrix()
+    path = tmp_path / f"matrix.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path)
+    elif suffix == "tsv":
+        frame.to_csv(path, sep="\t")
+    elif suffix == "parquet":
+        frame.to_parquet(path)
+    else:
+        import anndata
+        anndata.AnnData(frame).write_h5ad(path)
+    pd.testing.assert_frame_equal(read_expression(path), frame, check_names=False)
+
+
+def test_sparse_h5ad_is_accepted(tmp_path):
+    import anndata
+    from scipy import sparse
+
+    frame = good_matrix()
+    frame.iloc[0, :] = 0.0
+    path = tmp_path / "cells.h5ad"
+    anndata.AnnData(sparse.csr_matrix(frame.to_numpy()), obs=pd.DataFrame(index=frame.index),
+                    var=pd.DataFrame(index=frame.columns)).write_h5ad(path)
+    result, store = load(tmp_path, path)
+    assert result.success
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    np.testing.assert_allclose(stored.to_numpy(), frame.to_numpy())
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"this is not parquet")
+    assert_refused(tmp_path, path, "broken.parquet", "cannot be read")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.tsv"
+    path.write_text("")
+    assert_refused(tmp_path, path, "empty.tsv", "empty")
+
+
+def test_missing_file(tmp_path):
+    assert_refused(tmp_path, tmp_path / "nowhere.tsv", "nowhere.tsv", "no such file")
+
+
+def test_non_numeric_value_names_gene_sample_and_row(tmp_path):
+    frame = good_matrix().astype(object)
+    frame.iloc[3, 2] = "high"
+    message = assert_refused(tmp_path, write_tsv(tmp_path, frame), "matrix.tsv", "'high'",
+                             "'G1'", "'S3'")
+    assert "row 4" in message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_missing_or_infinite_value_names_gene_and_sample(tmp_path, bad):
+    frame = good_matrix()
+    frame.iloc[2, 3] = bad
+    assert_refused(tmp_path, write_tsv(tmp_path, frame), "matrix.tsv", "'G2'", "'S2'")
+
+
+def test_duplicated_gene_names(tmp_path):
+    path = tmp_path / "dup.tsv"
+    path.write_text("sample\tTF1\tTF1\tG1\nS1\t1\t2\t3\nS2\t4\t5\t7\nS3\t1\t1\t1\n")
+    assert_refused(tmp_path, path, "dup.tsv", "duplicated gene names", "TF1")
+
+
+def test_duplicated_sample_names(tmp_path):
+    frame = good_matrix()
+    frame.index = ["S0", "S1", "S1", "S3", "S4", "S5"]
+    assert_refused(tmp_path, write_tsv(tmp_path, frame), "duplicated sample names", "S1")
+
+
+def test_fewer_than_two_samples(tmp_path):
+    assert_refused(tmp_path, write_tsv(tmp_path, good_matrix(n_samples=1)), "matrix.tsv",
+                   "at least 2 samples")
+
+
+def test_zero_variance_gene_is_dropped_with_a_warning_and_recorded(tmp_path):
+    frame = good_matrix()
+    frame["G2"] = 5.0
+    result, store = load(tmp_path, write_tsv(tmp_path, frame))
+    assert result.success
+    metadata = result.asset_materializations_for_node("expression_matrix")[0].metadata
+    assert metadata["n_dropped_constant_genes"].value == 1
+    assert metadata["n_genes"].value == 3
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    assert "G2" not in stored.columns
+
+
+def test_regulators_not_in_the_matrix_are_named(tmp_path):
+    assert_refused(tmp_path, write_tsv(tmp_path, good_matrix()), "regulators.txt", "TF9",
+                   regulators=["TF1", "TF9"])
+
+
+def test_no_regulator_left(tmp_path):
+    frame = good_matrix()
+    frame["TF1"] = 1.0
+    assert_refused(tmp_path, write_tsv(tmp_path, frame), "no regulator left",
+                   regulators=["TF1"])
+
+
+def test_transposed_matrix_is_detected(tmp_path):
+    path = write_tsv(tmp_path, good_matrix().T)
+    assert_refused(tmp_path, path, "matrix.tsv", "looks transposed", "genes_as_rows",
+                   regulators=["TF1", "TF2"])
+    result, _ = load(tmp_path, path, regulators=["TF1", "TF2"], genes_as_rows=True)
+    assert result.success
+
+
+def test_errors_are_input_errors_of_their_kind():
+    assert issubclass(ExpressionMatrixError, InputError)
+    assert issubclass(RegulatorListError, InputError)
+    with pytest.raises(RegulatorListError):
+        validate_expression(good_matrix(), ["NOPE"])

@@ -1,0 +1,177 @@
+"""Failure made cheap: killed shards, missing or mismatched shards, repeats and races."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from genie_assets.assets.network import EDGE_TABLE
+from genie_assets.engine import genie3
+from genie_assets.resources import Genie3Settings
+from genie_assets.toy import toy_dataset
+from genie_assets_tests.helpers import (
+    SHARD_KEYS,
+    failure_messages,
+    local_resources,
+    new_instance,
+    run,
+)
+
+N_TREES = 300
+
+
+def shard_processes() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"-m genie_assets.shard" in command:
+                pids.append(int(entry.name))
+    return pids
+
+
+class ShardKiller(threading.Thread):
+    """SIGKILLs every shard program it sees, once it has run for `after` seconds."""
+
+    def __init__(self, after: float):
+        super().__init__(daemon=True)
+        self.after, self.killed, self.stop = after, [], threading.Event()
+
+    def run(self):
+        seen = {}
+        while not self.stop.is_set():
+            for pid in shard_processes():
+                seen.setdefault(pid, time.monotonic())
+                if pid not in self.killed and time.monotonic() - seen[pid] >= self.after:
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed.append(pid)
+            time.sleep(0.05)
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+def expected_edges(n_trees=N_TREES) -> pd.DataFrame:
+    expression, regulators, _ = toy_dataset()
+    return genie3(expression, regulators, n_trees=n_trees)
+
+
+def assert_same_edges(left: pd.DataFrame, right: pd.DataFrame):
+    joined = left.merge(right, on=["regulator", "target"])
+    assert len(joined) == len(left) == len(right)
+    assert (joined.importance_x == joined.importance_y).all()
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    resources = local_resources(tmp_path, n_trees=N_TREES, n_jobs=1)
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    return resources, instance
+
+
+def test_killed_shard_fails_its_partition_leaves_nothing_and_backfills(prepared, spark):
+    resources, instance = prepared
+    store = resources["store"]
+    for key in SHARD_KEYS[:-1]:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    before = snapshot(store.path("shards"))
+
+    killer = ShardKiller(after=1.0)
+    killer.start()
+    try:
+        result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[-1])
+    finally:
+        killer.stop.set()
+        killer.join()
+    assert not result.success
+    assert len(killer.killed) == 3, "the first attempt and both retries were killed"
+    assert not store.shard_file(SHARD_KEYS[-1]).exists()
+    assert snapshot(store.path("shards")) == before, "other partitions were touched"
+
+    merge = run(["edge_table"], resources, instance)
+    assert not merge.success
+    assert SHARD_KEYS[-1] in failure_messages(merge)
+
+    # The backfill: re-run only the failed partition, then the merge.
+    assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[-1]).success
+    assert run(["edge_table"], resources, instance).success
+    assert_same_edges(pd.read_parquet(store.path(*EDGE_TABLE)), expected_edges())
+
+
+def test_merge_refuses_missing_shards_and_names_them(prepared):
+    resources, instance = prepared
+    for key in SHARD_KEYS[::2]:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    result = run(["edge_table"], resources, instance)
+    assert not result.success
+    message = failure_messages(result)
+    for key in SHARD_KEYS[1::2]:
+        assert key in message
+    assert "backfill" in message
+    assert not resources["store"].path(*EDGE_TABLE).exists()
+
+
+def test_merge_refuses_shards_computed_with_other_parameters(prepared, tmp_path):
+    resources, instance = prepared
+    odd = {**resources, "genie3": Genie3Settings(n_trees=50)}
+    for key in SHARD_KEYS:
+        chosen = odd if key == SHARD_KEYS[1] else resources
+        assert run(["importance_shards"], chosen, instance, partition_key=key).success
+    result = run(["edge_table"], resources, instance)
+    assert not result.success
+    message = failure_messages(result)
+    assert "different inputs or parameters" in message
+    assert SHARD_KEYS[1] in message and "'n_trees': 50" in message
+
+
+def test_rerun_replaces_exactly_its_own_file(prepared):
+    resources, instance = prepared
+    store = resources["store"]
+    for key in SHARD_KEYS:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    first = pd.read_parquet(store.shard_file(SHARD_KEYS[2]))
+    others = {k: snapshot(store.path("shards"))[f"{k}.parquet"]
+              for k in SHARD_KEYS if k != SHARD_KEYS[2]}
+    assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[2]).success
+    after = snapshot(store.path("shards"))
+    assert {k: after[f"{k}.parquet"] for k in others} == others
+    pd.testing.assert_frame_equal(first, pd.read_parquet(store.shard_file(SHARD_KEYS[2])))
+
+
+def test_concurrent_runs_of_one_partition_leave_one_whole_file(prepared):
+    resources, instance = prepared
+    store = resources["store"]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])))
+        for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.success for r in results)
+    assert sorted(p.name for p in store.path("shards").iterdir()) == [
+        f"{SHARD_KEYS[0]}.json", f"{SHARD_KEYS[0]}.parquet"], "no temporary file is left"
+    expected = expected_edges()
+    shard = pd.read_parquet(store.shard_file(SHARD_KEYS[0]))
+    assert_same_edges(shard, expected[expected.target.isin(set(shard.target))])
+
+
+def test_shard_that_would_run_out_of_memory_fails_before_starting(prepared, monkeypatch):
+    resources, instance = prepared
+    monkeypatch.setenv("GENIE_MEMORY_LIMIT_BYTES", str(64 << 20))
+    result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])
+    assert not result.success
+    assert not resources["store"].shard_file(SHARD_KEYS[0]).exists()
+    message = failure_messages(result)
+    assert f"{SHARD_KEYS[0]} failed: ShardMemoryError" in message
+    assert "GiB is available" in message
