@@ -133,3 +133,28 @@ def test_edge_table_checks_pass_on_a_complete_network(toy_run):
         "every_target_present": True, "one_row_per_pair": True, "no_self_edges": True,
         "importances_finite_non_negative": True,
     }
+
+
+def test_graphml_export_holds_the_filtered_network(toy_run):
+    import xml.etree.ElementTree as ElementTree
+
+    store, _, _ = toy_run
+    network = pd.read_parquet(store.path(*FILTERED_NETWORK))
+    namespace = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    graph = ElementTree.parse(store.path("exports", "filtered_network.graphml")).getroot()
+    nodes = {n.get("id") for n in graph.iterfind(".//g:node", namespace)}
+    edges = {(e.get("source"), e.get("target")): float(e.find("g:data", namespace).text)
+             for e in graph.iterfind(".//g:edge", namespace)}
+    assert nodes == set(network.regulator) | set(network.target)
+    assert len(edges) == len(network)
+    for row in network.itertuples():
+        assert edges[(row.regulator, row.target)] == pytest.approx(row.importance)
+
+
+def test_pictures_are_on_the_assets(toy_run):
+    store, metadata, _ = toy_run
+    for name in ("degree_distribution.png", "hub_genes.png"):
+        assert store.path("network", name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert metadata["gene_degrees"]["degree_distribution"].value.startswith(
+        "![degree distribution (log-log)](data:image/png;base64,")
+    assert "data:image/png;base64," in metadata["hub_genes"]["hub_chart"].value

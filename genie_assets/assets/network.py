@@ -16,14 +16,18 @@ from genie_assets.graph import (
     gene_degrees as compute_gene_degrees,
     graphframes_available,
     hub_genes as compute_hub_genes,
+    pagerank_and_components,
 )
+from genie_assets.exports import write_adjacency_tsv, write_graphml
 from genie_assets.files import atomic_path
 from genie_assets.partitions import shard_partitions
+from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
 from genie_assets.resources import LocalArtifactStore, SparkResource
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")
 ADJACENCY_TSV = ("exports", "adjacency.tsv")
+GRAPHML = ("exports", "filtered_network.graphml")
 GENE_DEGREES = ("network", "gene_degrees.parquet")
 HUB_GENES = ("network", "hub_genes.parquet")
 
@@ -79,12 +83,9 @@ def filtered_network(
     with atomic_path(output) as temporary:
         network.write.parquet(str(temporary))
     adjacency = store.path(*ADJACENCY_TSV)
-    with atomic_path(adjacency) as temporary:
-        # arboreto/pySCENIC adjacency format, strongest edges first.
-        (network.orderBy("importance", ascending=False)
-         .toPandas()
-         .rename(columns={"regulator": "TF"})[["TF", "target", "importance"]]
-         .to_csv(temporary, sep="\t", index=False))
+    write_adjacency_tsv(network, adjacency)
+    graphml = store.path(*GRAPHML)
+    write_graphml(network, graphml)
     stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
     n_edges = int(stats["count(target)"])
     network.unpersist()
@@ -95,6 +96,7 @@ def filtered_network(
         "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
         "path": MetadataValue.path(str(output)),
         "adjacency_tsv": MetadataValue.path(str(adjacency)),
+        "graphml": MetadataValue.path(str(graphml)),
     })
 
 
@@ -109,18 +111,35 @@ def gene_degrees(
         context.log.info("GraphFrames jar not configured: degrees computed with Spark SQL")
     network = session.read.parquet(str(store.path(*FILTERED_NETWORK)))
     degrees = compute_gene_degrees(network, engine)
+    if engine == GRAPHFRAMES:
+        structure = pagerank_and_components(network, str(store.path("spark-checkpoints")))
+        degrees = degrees.join(structure, "gene", "left")
     output = store.path(*GENE_DEGREES)
     with atomic_path(output) as temporary:
         degrees.write.parquet(str(temporary))
-    written = session.read.parquet(str(output))
-    summary = written.agg({"gene": "count", "out_degree": "max", "in_degree": "max"}).collect()[0]
-    return MaterializeResult(metadata={
+    # One row per gene (tens of thousands at most): small enough to summarise on the driver.
+    table = pd.read_parquet(output)
+    picture = store.path("network", "degree_distribution.png")
+    with atomic_path(picture) as temporary:
+        temporary.write_bytes(degree_distribution_png(table))
+    metadata = {
         "engine": engine,
-        "n_genes": int(summary["count(gene)"]),
-        "max_out_degree": int(summary["max(out_degree)"] or 0),
-        "max_in_degree": int(summary["max(in_degree)"] or 0),
+        "n_genes": len(table),
+        "max_out_degree": int(table.out_degree.max()) if len(table) else 0,
+        "max_in_degree": int(table.in_degree.max()) if len(table) else 0,
+        "mean_out_degree_of_regulators": float(table.out_degree[table.out_degree > 0].mean())
+        if (table.out_degree > 0).any() else 0.0,
+        "degree_distribution": MetadataValue.md(
+            markdown_image(picture.read_bytes(), "degree distribution (log-log)")),
+        "degree_distribution_png": MetadataValue.path(str(picture)),
         "path": MetadataValue.path(str(output)),
-    })
+    }
+    if engine == GRAPHFRAMES:
+        metadata["n_components"] = int(table.component.nunique())
+        metadata["top_pagerank_gene"] = str(table.sort_values("pagerank").gene.iloc[-1])
+    else:
+        metadata["pagerank_and_components"] = "skipped: needs the GraphFrames jar"
+    return MaterializeResult(metadata=metadata)
 
 
 class HubConfig(Config):
@@ -143,10 +162,14 @@ def hub_genes(
         hubs.to_parquet(temporary, index=False)
     with atomic_path(output.with_suffix(".tsv")) as temporary:
         hubs.to_csv(temporary, sep="\t", index=False)
+    picture = store.path("network", "hub_genes.png")
+    with atomic_path(picture) as temporary:
+        temporary.write_bytes(hub_bar_png(hubs))
     return MaterializeResult(metadata={
         "n_hubs": len(hubs),
         "top_hub": hubs["gene"].iloc[0] if len(hubs) else "",
         "top_hub_out_degree": int(hubs["out_degree"].iloc[0]) if len(hubs) else 0,
         "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
+        "hub_chart": MetadataValue.md(markdown_image(picture.read_bytes(), "hub genes")),
         "path": MetadataValue.path(str(output)),
     })
