@@ -11,19 +11,46 @@ from genie_assets.resources import (
     Genie3Settings,
     LocalArtifactStore,
     LocalShardRunner,
+    SageMakerShardRunner,
     SparkResource,
     local_spark_config,
 )
 
 ARTIFACTS_DIR = str(Path(os.environ.get("GENIE_ARTIFACTS_DIR", ".genie/artifacts")).resolve())
 
+LOCAL_SPARK = SparkResource(spark_config=local_spark_config(
+    cores=int(os.environ.get("GENIE_SPARK_CORES", "2"))))
+
+
+def _sagemaker_runner() -> SageMakerShardRunner:
+    """Cloud settings from the environment (see README, "Run on AWS")."""
+    env = os.environ
+    return SageMakerShardRunner(
+        role_arn=env.get("GENIE_SAGEMAKER_ROLE_ARN", ""),
+        bucket=env.get("GENIE_S3_BUCKET", ""),
+        prefix=env.get("GENIE_S3_PREFIX", "genie-assets"),
+        region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+        image_uri=env.get("GENIE_SAGEMAKER_IMAGE") or None,
+        instance_type=env.get("GENIE_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
+        volume_size_gb=int(env.get("GENIE_SAGEMAKER_VOLUME_GB", "30")),
+        max_runtime_seconds=int(env.get("GENIE_SAGEMAKER_MAX_RUNTIME", str(24 * 3600))),
+        use_spot=env.get("GENIE_SAGEMAKER_SPOT", "false").lower() == "true",
+    )
+
+
 RESOURCES = {
     "local": {
         "store": LocalArtifactStore(root=ARTIFACTS_DIR),
         "shard_runner": LocalShardRunner(n_jobs=int(os.environ.get("GENIE_SHARD_CORES", "-1"))),
         "genie3": Genie3Settings.from_env(),
-        "spark": SparkResource(spark_config=local_spark_config(
-            cores=int(os.environ.get("GENIE_SPARK_CORES", "2")))),
+        "spark": LOCAL_SPARK,
+    },
+    # Shards run as SageMaker training jobs; the merge and the graph run where Dagster runs.
+    "aws": {
+        "store": LocalArtifactStore(root=ARTIFACTS_DIR),
+        "shard_runner": _sagemaker_runner(),
+        "genie3": Genie3Settings.from_env(),
+        "spark": LOCAL_SPARK,
     },
 }
 

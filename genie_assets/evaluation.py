@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
+import numpy as np
+import pyarrow.parquet as pq
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 
 def read_gold_standard(path: str | Path) -> pd.DataFrame:
@@ -30,3 +32,22 @@ def score_network(edges: pd.DataFrame, gold: pd.DataFrame) -> dict[str, float]:
         "n_pairs": int(len(scored)),
         "n_positives": int(labels.sum()),
     }
+
+
+def gold_scores_from_parquet(path: str | Path, gold: pd.DataFrame) -> pd.DataFrame:
+    """The gold standard's pairs with their importance in an edge table on disk (0 if absent),
+    streamed batch by batch: memory follows the gold standard, not the edge table."""
+    found = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20):
+        found.append(batch.to_pandas().merge(gold[["regulator", "target"]],
+                                             on=["regulator", "target"]))
+    edges = pd.concat(found) if found else pd.DataFrame(columns=["regulator", "target",
+                                                                  "importance"])
+    scored = gold.merge(edges, on=["regulator", "target"], how="left")
+    scored["importance"] = scored["importance"].fillna(0.0)
+    return scored
+
+
+def precision_recall(scored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    precision, recall, _ = precision_recall_curve(scored["label"], scored["importance"])
+    return precision, recall

@@ -102,7 +102,9 @@ class SageMakerContract:
         path = self.config_dir / "hyperparameters.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no hyperparameters for the shard")
-        return {key: str(value) for key, value in json.loads(path.read_text()).items()}
+        # The training toolkit's own entries (sagemaker_program, ...) are not ours.
+        return {key: str(value) for key, value in json.loads(path.read_text()).items()
+                if not key.startswith("sagemaker_")}
 
 
 def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, Any]:
@@ -145,6 +147,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
             log(f"{partition_key}: {done}/{total} targets done "
                 f"({time.perf_counter() - started:.1f} s)")
 
+    started_at = time.time()
     compute_started = time.perf_counter()
     edges = infer_edges(expression, regulators, host_targets, params, n_jobs=n_jobs,
                         progress=progress)
@@ -163,6 +166,8 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
         "cores": n_jobs,
         "estimated_peak_mib": round(needed / 2**20, 1),
         "compute_seconds": round(compute_seconds, 3),
+        "started_at": round(started_at, 3),
+        "finished_at": round(time.time(), 3),
         "seconds_per_target": round(compute_seconds / max(1, len(host_targets)), 5),
         "input_fingerprint": manifest["fingerprint"],
         "params": params.as_dict(),

@@ -14,7 +14,8 @@ from genie_assets.resources import (
     local_spark_config,
 )
 
-DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes"]
+DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes",
+              "network_evaluation", "benchmark_report"]
 SHARD_KEYS = shard_partitions.get_partition_keys()
 
 

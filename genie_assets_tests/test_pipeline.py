@@ -158,3 +158,29 @@ def test_pictures_are_on_the_assets(toy_run):
     assert metadata["gene_degrees"]["degree_distribution"].value.startswith(
         "![degree distribution (log-log)](data:image/png;base64,")
     assert "data:image/png;base64," in metadata["hub_genes"]["hub_chart"].value
+
+
+def test_network_evaluation_scores_the_toy_network(toy_run):
+    _, metadata, _ = toy_run
+    evaluation = metadata["network_evaluation"]
+    assert evaluation["evaluated"].value is True
+    assert evaluation["aupr"].value >= 0.9
+    assert evaluation["auroc"].value >= 0.95
+    # Top-5 per target keeps most true edges: the filtered network still scores well.
+    assert 0.5 <= evaluation["filtered_aupr"].value <= 1.0
+    assert evaluation["n_gold_positives"].value == 66
+    assert "data:image/png;base64," in evaluation["precision_recall_curve"].value
+
+
+def test_benchmark_report_adds_up_the_shards(toy_run):
+    _, metadata, _ = toy_run
+    report = metadata["benchmark_report"]
+    shard_core_seconds = sum(metadata[key]["compute_seconds"].value * metadata[key]["cores"].value
+                             for key in shard_partitions.get_partition_keys())
+    assert report["total_core_seconds"].value == pytest.approx(shard_core_seconds, rel=1e-6)
+    per_target = shard_core_seconds / 40
+    assert report["core_seconds_per_target"].value == pytest.approx(per_target, rel=1e-6)
+    assert report["projected_core_hours_49k_targets"].value == pytest.approx(
+        per_target * 49_000 / 3600, rel=1e-6)
+    assert report["estimated_cost_usd"].value == 0.0
+    assert "projection: 49,000 targets" in report["report"].value

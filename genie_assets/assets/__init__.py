@@ -3,10 +3,11 @@
 from genie_assets.assets.checks import ALL_CHECKS
 from genie_assets.assets.expression import expression_matrix
 from genie_assets.assets.network import edge_table, filtered_network, gene_degrees, hub_genes
+from genie_assets.assets.reports import benchmark_report, network_evaluation
 from genie_assets.assets.shards import importance_shards
 
 ALL_ASSETS = [expression_matrix, importance_shards, edge_table, filtered_network,
-              gene_degrees, hub_genes]
+              gene_degrees, hub_genes, network_evaluation, benchmark_report]
 
-__all__ = ["ALL_ASSETS", "ALL_CHECKS", "edge_table", "expression_matrix", "filtered_network", "gene_degrees",
+__all__ = ["ALL_ASSETS", "ALL_CHECKS", "benchmark_report", "network_evaluation", "edge_table", "expression_matrix", "filtered_network", "gene_degrees",
            "hub_genes", "importance_shards"]

@@ -1,7 +1,8 @@
 """Resources: where shards run, where artifacts live, and the Spark session."""
 
 from genie_assets.resources.genie3_settings import Genie3Settings
-from genie_assets.resources.shard_runner import LocalShardRunner
+from genie_assets.resources.sagemaker_runner import SageMakerShardRunner
+from genie_assets.resources.shard_runner import LocalShardRunner, ShardRunner
 from genie_assets.resources.spark import SparkResource, local_spark_config, require_java
 from genie_assets.resources.storage import LocalArtifactStore
 
@@ -9,6 +10,8 @@ __all__ = [
     "Genie3Settings",
     "LocalArtifactStore",
     "LocalShardRunner",
+    "SageMakerShardRunner",
+    "ShardRunner",
     "SparkResource",
     "local_spark_config",
     "require_java",

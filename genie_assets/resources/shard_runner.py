@@ -23,7 +23,15 @@ from genie_assets.errors import ShardError
 from genie_assets.resources.storage import LocalArtifactStore
 
 
-class LocalShardRunner(ConfigurableResource):
+class ShardRunner(ConfigurableResource):
+    """Where the shard program runs; `run_shard` leaves the shard's file in the store."""
+
+    def run_shard(self, context: AssetExecutionContext, store: LocalArtifactStore,
+                  hyperparameters: dict[str, str]) -> MaterializeResult:
+        raise NotImplementedError
+
+
+class LocalShardRunner(ShardRunner):
     """Runs `python -m genie_assets.shard` in a subprocess under the SageMaker contract.
 
     The subprocess sees the same paths a SageMaker container would (SM_CHANNEL_EXPRESSION,
@@ -77,15 +85,17 @@ class LocalShardRunner(ConfigurableResource):
             output = model_dir / f"{partition_key}.parquet"
             if not output.is_file():
                 raise RuntimeError(f"{partition_key}: the shard program wrote no {output.name}")
+            wall_seconds = time.perf_counter() - started
+            runner_facts = {"runner": "local-subprocess", "instance_type": "local",
+                            "instance_count": 1, "wall_seconds": round(wall_seconds, 3),
+                            "billable_seconds": round(wall_seconds, 3)}
+            report = json.loads((model_dir / f"{partition_key}.json").read_text())
             store.put_file(output, store.shard_file(partition_key))
-            store.put_file(model_dir / f"{partition_key}.json",
-                           store.shard_file(partition_key).with_suffix(".json"))
-        wall_seconds = time.perf_counter() - started
+            store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+                           json.dumps({**report, **runner_facts}, indent=2))
         return _with_runner_metadata(
             completed.get_materialize_result(),
-            {"runner": "local-subprocess", "instance_type": "local", "instance_count": 1,
-             "wall_seconds": round(wall_seconds, 3),
-             "path": str(store.shard_file(partition_key))},
+            {**runner_facts, "path": str(store.shard_file(partition_key))},
         )
 
 

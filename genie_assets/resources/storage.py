@@ -34,3 +34,8 @@ class LocalArtifactStore(ConfigurableResource):
         with atomic_path(destination) as temporary:
             shutil.copyfile(source, temporary)
         return destination
+
+    def put_text(self, destination: Path, text: str) -> Path:
+        with atomic_path(destination) as temporary:
+            temporary.write_text(text)
+        return destination

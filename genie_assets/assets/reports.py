@@ -1,0 +1,107 @@
+"""What the run is worth: accuracy against a gold standard, and what it cost."""
+
+import json
+
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from genie_assets.assets.expression import GOLD_STANDARD_FILE
+from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK
+from genie_assets.evaluation import (
+    gold_scores_from_parquet,
+    precision_recall,
+    read_gold_standard,
+    score_network,
+)
+from genie_assets.files import atomic_path
+from genie_assets.plots import markdown_image, precision_recall_png
+from genie_assets.pricing import cost_usd
+from genie_assets.resources import LocalArtifactStore
+
+GENOME_SCALE_TARGETS = 49_000
+
+
+@asset(group_name="reports", deps=["edge_table", "filtered_network"], compute_kind="sklearn")
+def network_evaluation(context: AssetExecutionContext, store: LocalArtifactStore
+                       ) -> MaterializeResult:
+    """AUPR and AUROC of the full and the filtered network against the gold standard."""
+    gold_path = store.expression_dir() / GOLD_STANDARD_FILE
+    if not gold_path.exists():
+        context.log.info("No gold standard configured (expression_matrix gold_standard_path)")
+        return MaterializeResult(metadata={"evaluated": False})
+    gold = read_gold_standard(gold_path)
+    full = gold_scores_from_parquet(store.path(*EDGE_TABLE), gold)
+    filtered = gold_scores_from_parquet(store.path(*FILTERED_NETWORK), gold)
+    full_scores = score_network(full, gold)
+    filtered_scores = score_network(filtered, gold)
+    precision, recall = precision_recall(full)
+    picture = store.path("reports", "precision_recall.png")
+    with atomic_path(picture) as temporary:
+        temporary.write_bytes(precision_recall_png(precision, recall, full_scores["aupr"],
+                                                   "full edge table"))
+    return MaterializeResult(metadata={
+        "evaluated": True,
+        "aupr": full_scores["aupr"],
+        "auroc": full_scores["auroc"],
+        "filtered_aupr": filtered_scores["aupr"],
+        "filtered_auroc": filtered_scores["auroc"],
+        "n_gold_pairs": full_scores["n_pairs"],
+        "n_gold_positives": full_scores["n_positives"],
+        "precision_recall_curve": MetadataValue.md(
+            markdown_image(picture.read_bytes(), "precision-recall curve")),
+        "gold_standard": MetadataValue.path(str(gold_path)),
+    })
+
+
+def shard_reports(store: LocalArtifactStore) -> list[dict]:
+    return [json.loads(path.read_text())
+            for path in sorted(store.path("shards").glob("shard-*.json"))]
+
+
+@asset(group_name="reports", deps=["edge_table"], compute_kind="pandas")
+def benchmark_report(context: AssetExecutionContext, store: LocalArtifactStore
+                     ) -> MaterializeResult:
+    """Core-seconds, wall time, seconds per target, cost and the projection to 49,000 genes."""
+    reports = pd.DataFrame(shard_reports(store))
+    reports["core_seconds"] = reports.compute_seconds * reports.cores
+    instance_type = reports.get("instance_type", pd.Series(["local"] * len(reports)))
+    reports["instance_type"] = instance_type.fillna("local")
+    reports["instance_count"] = reports.get("instance_count", pd.Series([1] * len(reports)))
+    billable = reports.get("billable_seconds", reports.total_seconds)
+    costs = [cost_usd(t, int(c), float(b)) for t, c, b in
+             zip(reports.instance_type, reports.instance_count, billable)]
+    total_cost = sum(c for c in costs if c is not None)
+    n_targets = int(reports.n_targets.sum())
+    core_seconds = float(reports.core_seconds.sum())
+    wall = float(reports.finished_at.max() - reports.started_at.min())
+    seconds_per_target = core_seconds / max(n_targets, 1)
+    concurrency = float(reports.compute_seconds.sum()) / wall if wall > 0 else 1.0
+    projected_core_hours = seconds_per_target * GENOME_SCALE_TARGETS / 3600
+    projected_cost = total_cost / max(n_targets, 1) * GENOME_SCALE_TARGETS
+    n_samples = int(reports.n_samples.iloc[0])
+    table = pd.DataFrame([
+        ("shards", f"{len(reports)}"),
+        ("targets", f"{n_targets:,}"),
+        ("regulators", f"{int(reports.n_regulators.iloc[0]):,}"),
+        ("samples", f"{n_samples:,}"),
+        ("total core-seconds", f"{core_seconds:,.1f}"),
+        ("wall time of the shards (first start to last finish)", f"{wall:,.1f} s"),
+        ("core-seconds per target", f"{seconds_per_target:.4f}"),
+        ("shards running at once (mean)", f"{concurrency:.2f}"),
+        ("estimated cost", f"${total_cost:,.4f}"),
+        (f"projection: {GENOME_SCALE_TARGETS:,} targets, same regulators and samples",
+         f"{projected_core_hours:,.1f} core-hours, ${projected_cost:,.2f}"),
+    ], columns=["figure", "value"])
+    per_shard = reports[["partition_key", "instance_type", "instance_count", "cores",
+                         "n_targets", "compute_seconds", "seconds_per_target"]]
+    return MaterializeResult(metadata={
+        "total_core_seconds": core_seconds,
+        "wall_seconds": wall,
+        "core_seconds_per_target": seconds_per_target,
+        "shard_concurrency": concurrency,
+        "estimated_cost_usd": total_cost,
+        "projected_core_hours_49k_targets": projected_core_hours,
+        "projected_cost_usd_49k_targets": projected_cost,
+        "report": MetadataValue.md(table.to_markdown(index=False) + "\n\n**Per shard**\n\n"
+                                   + per_shard.to_markdown(index=False)),
+    })

@@ -1,0 +1,126 @@
+"""A stand-in for the SageMaker training container, for tests against a moto server.
+
+moto records a training job but runs nothing and marks it Completed at once. This plays the
+part SageMaker's machines play, behind moto's real API: when a job is created it is marked
+InProgress, its input channels are downloaded from moto's S3, the code channel's tarball is
+unpacked and its entry point run under the SageMaker contract (SM_* variables, hyperparameters
+file, the job's Environment), the model directory is uploaded as model.tar.gz, and the job ends
+Completed, or Failed with the text of /opt/ml/output/failure as its FailureReason. It also
+answers StopTrainingJob, which moto lacks. The code under test talks to moto only over HTTP.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+from moto.core.responses import ActionResult
+from moto.sagemaker.responses import SageMakerResponse
+
+
+class SageMakerContainerStandIn:
+    def __init__(self, endpoint_url: str, workdir: Path):
+        self.endpoint_url = endpoint_url
+        self.workdir = workdir
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.threads: list[threading.Thread] = []
+        self.created: list[dict] = []
+
+    def install(self, monkeypatch) -> None:
+        standin = self
+        original_create = SageMakerResponse.create_training_job
+
+        def create_training_job(response):
+            result = original_create(response)
+            name = response._get_param("TrainingJobName")
+            job = response.sagemaker_backend.training_jobs[name]
+            job.training_job_status, job.secondary_status = "InProgress", "Training"
+            environment = response._get_param("Environment") or {}
+            standin.created.append({"name": name, "environment": environment,
+                                    "hyper_parameters": dict(job.hyper_parameters),
+                                    "resource_config": job.resource_config,
+                                    "tags": job.tags,
+                                    "spot": job.enable_managed_spot_training})
+            thread = threading.Thread(target=standin.run_container, args=(job, environment),
+                                      daemon=True)
+            standin.threads.append(thread)
+            thread.start()
+            return result
+
+        def stop_training_job(response):
+            name = response._get_param("TrainingJobName")
+            job = response.sagemaker_backend.training_jobs[name]
+            job.training_job_status = "Stopping"
+            process = standin.processes.get(name)
+            if process is not None and process.poll() is None:
+                process.terminate()
+            return ActionResult({})
+
+        monkeypatch.setattr(SageMakerResponse, "create_training_job", create_training_job)
+        monkeypatch.setattr(SageMakerResponse, "stop_training_job", stop_training_job,
+                            raising=False)
+
+    def s3(self):
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name="us-east-1")
+
+    def run_container(self, job, environment: dict) -> None:
+        started = time.monotonic()
+        root = self.workdir / job.training_job_name
+        s3 = self.s3()
+        channels = {}
+        for channel in job.input_data_config:
+            name = channel["ChannelName"]
+            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+            target = root / "input" / "data" / name
+            target.mkdir(parents=True, exist_ok=True)
+            for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+                s3.download_file(bucket, item["Key"], str(target / Path(item["Key"]).name))
+            channels[name] = target
+        config = root / "input" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
+        # What the training toolkit does with sagemaker_submit_directory and sagemaker_program.
+        code = root / "code"
+        with tarfile.open(job.hyper_parameters["sagemaker_submit_directory"].replace(
+                "/opt/ml/input/data/code", str(channels["code"]))) as archive:
+            archive.extractall(code, filter="data")
+        model, output = root / "model", root / "output"
+        model.mkdir()
+        env = {
+            **os.environ, **environment,
+            "PYTHONPATH": str(code),
+            "SM_INPUT_DIR": str(root / "input"), "SM_INPUT_CONFIG_DIR": str(config),
+            "SM_MODEL_DIR": str(model), "SM_OUTPUT_DIR": str(output),
+            "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": json.dumps(["algo-1"]),
+            "SM_NUM_CPUS": str(os.cpu_count() or 1),
+            **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, str(code / job.hyper_parameters["sagemaker_program"])],
+            cwd=code, env=env)
+        self.processes[job.training_job_name] = process
+        code_returned = process.wait()
+        job.billable_time_in_seconds = int(time.monotonic() - started) + 1
+        if job.training_job_status == "Stopping":
+            job.training_job_status = job.secondary_status = "Stopped"
+            return
+        if code_returned != 0:
+            failure = output / "failure"
+            job.failure_reason = (failure.read_text() if failure.exists()
+                                  else f"AlgorithmError: exit code {code_returned}")
+            job.training_job_status = job.secondary_status = "Failed"
+            return
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for path in sorted(model.iterdir()):
+                archive.add(path, arcname=path.name)
+        bucket, key = job.model_artifacts["S3ModelArtifacts"].removeprefix("s3://").split("/", 1)
+        s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        job.training_job_status = job.secondary_status = "Completed"

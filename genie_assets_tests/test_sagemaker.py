@@ -1,0 +1,122 @@
+"""Shards as SageMaker training jobs, against a real SageMaker/S3 API (moto) on loopback."""
+
+import socket
+import tarfile
+
+import boto3
+import pandas as pd
+import pytest
+from moto.server import ThreadedMotoServer
+
+from genie_assets.assets.network import EDGE_TABLE
+from genie_assets.engine import genie3
+from genie_assets.resources import SageMakerShardRunner
+from genie_assets.resources.sagemaker_runner import job_name, source_tarball
+from genie_assets.toy import toy_dataset
+from genie_assets_tests.helpers import (
+    SHARD_KEYS,
+    failure_messages,
+    local_resources,
+    new_instance,
+    run,
+)
+from genie_assets_tests.sagemaker_standin import SageMakerContainerStandIn
+
+N_TREES = 100
+BUCKET = "genie-test"
+ROLE = "arn:aws:iam::123456789012:role/genie-sagemaker"
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    standin = SageMakerContainerStandIn(endpoint, tmp_path / "containers")
+    standin.install(monkeypatch)
+    yield endpoint, standin
+    server.stop()
+
+
+def aws_resources(root, **runner):
+    resources = local_resources(root, n_trees=N_TREES)
+    resources["shard_runner"] = SageMakerShardRunner(
+        role_arn=ROLE, bucket=BUCKET, prefix="runs", image_uri="genie:test",
+        instance_type="ml.c5.2xlarge", poll_seconds=0.2, **runner)
+    return resources
+
+
+def test_job_names_are_valid_and_unique():
+    names = {job_name(key, run_id, attempt) for key in SHARD_KEYS
+             for run_id in ("0f1e2d3c-aaaa", "9a8b7c6d-bbbb") for attempt in (0, 1)}
+    assert len(names) == len(SHARD_KEYS) * 4
+    for name in names:
+        assert len(name) <= 63 and name.replace("-", "").isalnum() and name[0].isalnum()
+
+
+def test_source_tarball_carries_the_shard_program():
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(source_tarball())) as archive:
+        names = set(archive.getnames())
+    assert {"genie_assets/shard.py", "genie_assets/engine/fast.py", "genie_shard_entry.py",
+            "requirements.txt"} <= names
+    assert source_tarball() == source_tarball(), "deterministic, so uploaded once"
+
+
+def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, spark):
+    _, standin = moto_endpoint
+    resources = aws_resources(tmp_path / "store", use_spot=True, tags={"team": "grn"})
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    for key in SHARD_KEYS:
+        result = run(["importance_shards"], resources, instance, partition_key=key)
+        assert result.success, failure_messages(result)
+        metadata = result.asset_materializations_for_node("importance_shards")[0].metadata
+        assert metadata["runner"].value == "sagemaker"
+        assert metadata["instance_type"].value == "ml.c5.2xlarge"
+        assert metadata["billable_seconds"].value >= 1
+        assert metadata["estimated_cost_usd"].value > 0
+        assert metadata["seconds_per_target"].value > 0, "Pipes metadata came back through S3"
+        assert metadata["job_name"].value.startswith(f"genie-{key}-")
+    assert run(["edge_table"], resources, instance).success
+
+    expression, regulators, _ = toy_dataset()
+    expected = genie3(expression, regulators, n_trees=N_TREES)
+    edges = pd.read_parquet(resources["store"].path(*EDGE_TABLE))
+    joined = expected.merge(edges, on=["regulator", "target"])
+    assert len(joined) == len(expected) == len(edges)
+    assert (joined.importance_x == joined.importance_y).all()
+
+    first = standin.created[0]
+    assert first["environment"]["GENIE_PIPES_TRANSPORT"] == "s3"
+    assert "DAGSTER_PIPES_CONTEXT" in first["environment"]
+    assert first["spot"] is True
+    assert {"Key": "team", "Value": "grn"} in first["tags"]
+    assert first["hyper_parameters"]["n_trees"] == str(N_TREES)
+
+
+def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, tmp_path,
+                                                                monkeypatch):
+    resources = aws_resources(tmp_path / "store")
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    # The job's container sees a tiny machine: the shard program refuses, the job ends Failed.
+    monkeypatch.setenv("GENIE_MEMORY_LIMIT_BYTES", str(32 << 20))
+    result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[1])
+    assert not result.success
+    message = failure_messages(result)
+    assert "ended Failed" in message and "ShardMemoryError" in message
+    assert not resources["store"].shard_file(SHARD_KEYS[1]).exists()
+    # Fix the cause, backfill the partition: it completes.
+    monkeypatch.delenv("GENIE_MEMORY_LIMIT_BYTES")
+    assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[1]).success
+    assert resources["store"].shard_file(SHARD_KEYS[1]).is_file()
