@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import numpy as np
-import pyarrow.parquet as pq
+import pyarrow.dataset as pads
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 
@@ -38,7 +38,8 @@ def gold_scores_from_parquet(path: str | Path, gold: pd.DataFrame) -> pd.DataFra
     """The gold standard's pairs with their importance in an edge table on disk (0 if absent),
     streamed batch by batch: memory follows the gold standard, not the edge table."""
     found = []
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20):
+    # A file (the edge table) or a folder of part files (Spark's filtered network).
+    for batch in pads.dataset(str(path), format="parquet").to_batches(batch_size=1 << 20):
         found.append(batch.to_pandas().merge(gold[["regulator", "target"]],
                                              on=["regulator", "target"]))
     edges = pd.concat(found) if found else pd.DataFrame(columns=["regulator", "target",

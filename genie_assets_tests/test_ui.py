@@ -40,9 +40,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 1.0):
+def wait_until(condition, timeout: float, what: str, interval: float = 1.0, instance=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if instance is not None:
+            failed = [r for r in instance.get_runs()
+                      if r.status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)]
+            assert not failed, f"runs failed while waiting for {what}: " + ", ".join(
+                f"{r.job_name} {r.run_id}" for r in failed)
         value = condition()
         if value:
             return value
@@ -53,6 +58,8 @@ def wait_until(condition, timeout: float, what: str, interval: float = 1.0):
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui_home")
+    # Telemetry off: the UI would otherwise load a script from dagster.io, unreachable here.
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "GENIE_ARTIFACTS_DIR": str(tmp_path_factory.mktemp("ui_artifacts")),
@@ -109,9 +116,27 @@ def shot(page, name: str):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
+def dismiss_welcome(page):
+    """The first visit asks to join the community; a newcomer would skip it."""
+    skip = page.get_by_role("button", name="Skip")
+    if skip.count():
+        skip.first.click()
+
+
+def visit(page, url: str):
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    dismiss_welcome(page)
+
+
 def materialize_from_asset_page(page, url: str, asset: str):
-    page.goto(f"{url}/assets/{asset}")
-    page.get_by_role("button", name=re.compile(r"^Materialize")).first.click()
+    visit(page, f"{url}/assets/{asset}")
+    button = page.get_by_role("button", name=re.compile(r"Materialize"))
+    try:
+        button.first.wait_for(timeout=60_000)
+    finally:
+        shot(page, f"asset-{asset}")
+    button.first.click()
 
 
 def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_page):
@@ -119,38 +144,48 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     page, errors = browser_page
     instance = instance_at(home)
 
-    page.goto(f"{url}/asset-groups")
-    page.wait_for_load_state("networkidle")
+    visit(page, f"{url}/asset-groups")
+    for group in ("genie3", "network", "reports"):
+        page.get_by_text(group, exact=True).first.dblclick()
     page.get_by_text("importance_shards").first.wait_for(timeout=60_000)
+    page.get_by_text("benchmark_report").first.wait_for(timeout=30_000)
     shot(page, "asset-graph")
 
     materialize_from_asset_page(page, url, "expression_matrix")
     wait_until(lambda: instance.get_latest_materialization_event(
-        AssetKey("expression_matrix")), 180, "expression_matrix")
+        AssetKey("expression_matrix")), 180, "expression_matrix", instance=instance)
 
     materialize_from_asset_page(page, url, "importance_shards")
-    page.get_by_role("button", name=re.compile(r"Launch")).last.click()
+    # The backfill a user runs after a failure: every failed or missing partition.
+    page.get_by_role("button", name="Failed and missing", exact=True).click()
+    page.get_by_text(f"{len(shard_partitions.get_partition_keys())} partitions").first.wait_for(
+        timeout=60_000)
+    shot(page, "shard-backfill-dialog")
+    page.get_by_role("button", name="Launch backfill").click()
     keys = set(shard_partitions.get_partition_keys())
     wait_until(lambda: instance.get_materialized_partitions(
-        AssetKey("importance_shards")) == keys, 400, "every shard partition")
-    page.goto(f"{url}/assets/importance_shards?view=partitions")
-    page.get_by_text("shard-0000").first.wait_for(timeout=60_000)
+        AssetKey("importance_shards")) == keys, 400, "every shard partition",
+               instance=instance)
+    visit(page, f"{url}/assets/importance_shards?view=partitions")
+    page.get_by_text("shard-0000").first.click()
+    page.get_by_text("seconds_per_target").first.wait_for(timeout=60_000)
     shot(page, "shard-partitions")
 
-    page.goto(f"{url}/locations/genie_assets/jobs/network_job")
+    visit(page, f"{url}/locations/genie_assets/jobs/network_job")
     page.get_by_role("button", name=re.compile(r"Materialize all")).first.click()
     wait_until(lambda: all(instance.get_latest_materialization_event(AssetKey(a))
-                           for a in DOWNSTREAM), 400, "the network assets")
+                           for a in DOWNSTREAM), 400, "the network assets",
+               instance=instance)
 
     runs = instance.get_runs()
     assert runs and all(r.status == DagsterRunStatus.SUCCESS for r in runs), [
         (r.job_name, r.status) for r in runs]
 
-    page.goto(f"{url}/assets/hub_genes")
+    visit(page, f"{url}/assets/hub_genes")
     page.get_by_text("top_hub").first.wait_for(timeout=60_000)
     page.get_by_text("TF0").first.wait_for(timeout=10_000)
     shot(page, "hub-genes")
-    page.goto(f"{url}/assets/network_evaluation")
+    visit(page, f"{url}/assets/network_evaluation")
     page.get_by_text("aupr").first.wait_for(timeout=60_000)
     shot(page, "network-evaluation")
 
