@@ -120,3 +120,45 @@ def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, t
     monkeypatch.delenv("GENIE_MEMORY_LIMIT_BYTES")
     assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[1]).success
     assert resources["store"].shard_file(SHARD_KEYS[1]).is_file()
+
+
+def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    _, standin = moto_endpoint
+    resources = aws_resources(tmp_path / "store")
+    resources["genie3"] = resources["genie3"].__class__(n_trees=8_000)  # a job long enough to interrupt
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+
+    def interrupt_once_running():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if standin.processes:
+                time.sleep(1.0)
+                process = next(iter(standin.processes.values()))
+                # Only while the step is surely still waiting on its job: a SIGINT outside
+                # Dagster's interrupt handling would stop the test session itself.
+                if process.poll() is None:
+                    os.kill(os.getpid(), signal.SIGINT)  # what cancelling the run delivers
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    # In-process execution retries the interrupted step (RetryPolicy); a run cancelled from the
+    # UI is terminated instead. Either way the interrupted attempt's job must be stopped.
+    run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])
+    name = standin.created[0]["name"]
+    assert name.endswith("-a0")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = boto3.client("sagemaker").describe_training_job(
+            TrainingJobName=name)["TrainingJobStatus"]
+        if status == "Stopped":
+            break
+        time.sleep(0.5)
+    assert status == "Stopped"
+    assert standin.processes[name].poll() is not None, "the container was stopped"
