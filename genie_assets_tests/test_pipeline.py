@@ -183,4 +183,5 @@ def test_benchmark_report_adds_up_the_shards(toy_run):
     assert report["projected_core_hours_49k_targets"].value == pytest.approx(
         per_target * 49_000 / 3600, rel=1e-6)
     assert report["estimated_cost_usd"].value == 0.0
+    assert 0.0 < report["parallel_efficiency"].value <= 1.0
     assert "projection: 49,000 targets" in report["report"].value
