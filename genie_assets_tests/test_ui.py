@@ -166,9 +166,9 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     wait_until(lambda: instance.get_materialized_partitions(
         AssetKey("importance_shards")) == keys, 400, "every shard partition",
                instance=instance)
-    visit(page, f"{url}/assets/importance_shards?view=partitions")
-    page.get_by_text("shard-0000").first.click()
-    page.get_by_text("seconds_per_target").first.wait_for(timeout=60_000)
+    visit(page, f"{url}/assets/importance_shards?view=partitions&partition=shard-0000")
+    page.get_by_text("seconds_per_target", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("Latest materialization").first.wait_for(timeout=10_000)
     shot(page, "shard-partitions")
 
     visit(page, f"{url}/locations/genie_assets/jobs/network_job")
