@@ -1,16 +1,19 @@
 """The one place that chooses where things run (GENIE_ENV) and defines the code location."""
 
+import json
 import os
 from pathlib import Path
 
 from dagster import Definitions
+from dagster_aws.s3 import S3Resource
 
 from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.jobs import expression_job, network_job, shards_job
 from genie_assets.resources import (
     Genie3Settings,
-    LocalArtifactStore,
+    ArtifactStore,
     LocalShardRunner,
+    S3ArtifactStore,
     SageMakerShardRunner,
     SparkResource,
     local_spark_config,
@@ -32,6 +35,8 @@ def _sagemaker_runner() -> SageMakerShardRunner:
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
         image_uri=env.get("GENIE_SAGEMAKER_IMAGE") or None,
         instance_type=env.get("GENIE_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
+        instance_count=int(env.get("GENIE_SAGEMAKER_INSTANCE_COUNT", "1")),
+        tags=json.loads(env.get("GENIE_SAGEMAKER_TAGS", "{}")),
         volume_size_gb=int(env.get("GENIE_SAGEMAKER_VOLUME_GB", "30")),
         max_runtime_seconds=int(env.get("GENIE_SAGEMAKER_MAX_RUNTIME", str(24 * 3600))),
         use_spot=env.get("GENIE_SAGEMAKER_SPOT", "false").lower() == "true",
@@ -40,14 +45,22 @@ def _sagemaker_runner() -> SageMakerShardRunner:
 
 RESOURCES = {
     "local": {
-        "store": LocalArtifactStore(root=ARTIFACTS_DIR),
+        "store": ArtifactStore(root=ARTIFACTS_DIR),
         "shard_runner": LocalShardRunner(n_jobs=int(os.environ.get("GENIE_SHARD_CORES", "-1"))),
         "genie3": Genie3Settings.from_env(),
         "spark": LOCAL_SPARK,
     },
-    # Shards run as SageMaker training jobs; the merge and the graph run where Dagster runs.
+    # Shards run as SageMaker training jobs; every artifact lives under s3://bucket/prefix/;
+    # the merge and the graph run where Dagster runs, reading from the bucket.
     "aws": {
-        "store": LocalArtifactStore(root=ARTIFACTS_DIR),
+        "store": S3ArtifactStore(
+            root=ARTIFACTS_DIR,
+            bucket=os.environ.get("GENIE_S3_BUCKET", ""),
+            prefix=os.environ.get("GENIE_S3_PREFIX", "genie-assets"),
+            s3=S3Resource(region_name=os.environ.get("AWS_REGION",
+                                                     os.environ.get("AWS_DEFAULT_REGION"))),
+            spark_reads_s3=os.environ.get("GENIE_SPARK_READS_S3", "false").lower() == "true",
+        ),
         "shard_runner": _sagemaker_runner(),
         "genie3": Genie3Settings.from_env(),
         "spark": LOCAL_SPARK,

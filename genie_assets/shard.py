@@ -115,6 +115,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     index = int(hyper.pop("shard_index"))
     n_shards = int(hyper.pop("n_shards"))
     n_jobs = resolve_n_jobs(int(hyper.pop("n_jobs", "-1")))
+    output_s3_uri = hyper.pop("output_s3_uri", None)
     params = Genie3Params.from_dict(hyper)
 
     import pandas as pd
@@ -126,7 +127,9 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     # With several hosts, each takes every n-th of the shard's targets and writes its own file.
     hosts = sorted(contract.hosts)
     host_targets = shard_targets[hosts.index(contract.current_host)::len(hosts)]
-    output_name = partition_key if len(hosts) == 1 else f"{partition_key}.{contract.current_host}"
+    output_name = host_output_name(partition_key, contract.current_host, len(hosts))
+    if len(hosts) > 1:
+        log = _prefixed(log, f"[{contract.current_host}] ")
     log(f"{partition_key}: {len(host_targets)} targets × {len(regulators)} regulators × "
         f"{expression.shape[0]} samples on {n_jobs} cores ({params.engine} engine)")
 
@@ -182,9 +185,65 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     shard_report["total_seconds"] = round(time.perf_counter() - started, 3)
     with atomic_path(contract.model_dir / f"{output_name}.json") as temporary:
         temporary.write_text(json.dumps(shard_report, indent=2))
+    if output_s3_uri:
+        # Each host sends its own files: a job uploads one model directory, and with several
+        # hosts which one is not something to build on. The report goes last: it marks the
+        # host's output complete.
+        upload_files(output_s3_uri, [contract.model_dir / f"{output_name}.parquet",
+                                     contract.model_dir / f"{output_name}.json"])
+        log(f"{partition_key}: output uploaded to {output_s3_uri}")
     if report is not None:
         report(shard_report)
     return shard_report
+
+
+def host_output_name(partition_key: str, host: str, n_hosts: int) -> str:
+    return partition_key if n_hosts == 1 else f"{partition_key}.{host}"
+
+
+def _prefixed(log, prefix: str):
+    return lambda message: log(prefix + message)
+
+
+def upload_files(s3_uri: str, files: list[Path]) -> None:
+    import boto3
+
+    bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3")
+    for path in files:
+        s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{path.name}")
+
+
+def combine_host_outputs(partition_key: str, parts: list[tuple[Path, dict]], output: Path
+                         ) -> dict[str, Any]:
+    """One shard file from the files of a job's hosts, with one report for the whole shard.
+
+    The shard's compute time is its slowest host's and its cores all hosts' cores, so
+    compute_seconds × cores is the core time the shard held.
+    """
+    reports = [report for _, report in parts]
+    n_targets = sum(r["n_targets"] for r in reports)
+    compute_seconds = max(r["compute_seconds"] for r in reports)
+    combined = {
+        **reports[0],
+        "host": ",".join(r["host"] for r in reports),
+        "n_targets": n_targets,
+        "n_edges": sum(r["n_edges"] for r in reports),
+        "cores": sum(r["cores"] for r in reports),
+        "compute_seconds": compute_seconds,
+        "started_at": min(r["started_at"] for r in reports),
+        "finished_at": max(r["finished_at"] for r in reports),
+        "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),
+        "total_seconds": max(r.get("total_seconds", r["compute_seconds"]) for r in reports),
+        "hosts": [{k: r[k] for k in ("host", "n_targets", "cores", "compute_seconds")}
+                  for r in reports],
+    }
+    with atomic_path(output) as temporary:
+        with pq.ParquetWriter(temporary, EDGE_SCHEMA.with_metadata(
+                {SHARD_METADATA_KEY: json.dumps(combined)})) as writer:
+            for path, _ in parts:
+                writer.write_table(pq.read_table(path).cast(EDGE_SCHEMA))
+    return combined
 
 
 def read_shard_report(path: str | Path) -> dict[str, Any]:

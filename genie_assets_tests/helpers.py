@@ -8,7 +8,7 @@ from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.partitions import shard_partitions
 from genie_assets.resources import (
     Genie3Settings,
-    LocalArtifactStore,
+    ArtifactStore,
     LocalShardRunner,
     SparkResource,
     local_spark_config,
@@ -21,7 +21,7 @@ SHARD_KEYS = shard_partitions.get_partition_keys()
 
 def local_resources(root: Path, n_trees: int = 300, n_jobs: int = 2) -> dict:
     return {
-        "store": LocalArtifactStore(root=str(root)),
+        "store": ArtifactStore(root=str(root)),
         "shard_runner": LocalShardRunner(n_jobs=n_jobs),
         "genie3": Genie3Settings(n_trees=n_trees),
         "spark": SparkResource(spark_config=local_spark_config(cores=2, driver_memory="2g")),

@@ -4,9 +4,12 @@ moto records a training job but runs nothing and marks it Completed at once. Thi
 part SageMaker's machines play, behind moto's real API: when a job is created it is marked
 InProgress, its input channels are downloaded from moto's S3, the code channel's tarball is
 unpacked and its entry point run under the SageMaker contract (SM_* variables, hyperparameters
-file, the job's Environment), the model directory is uploaded as model.tar.gz, and the job ends
-Completed, or Failed with the text of /opt/ml/output/failure as its FailureReason. It also
-answers StopTrainingJob, which moto lacks. The code under test talks to moto only over HTTP.
+file, the job's Environment) on each of the job's hosts (one process per host, SM_CURRENT_HOST
+algo-1, algo-2, ...), each host's output goes to CloudWatch Logs as the stream
+`<job>/<host>-<epoch>` in /aws/sagemaker/TrainingJobs, algo-1's model directory is uploaded as
+model.tar.gz, and the job ends Completed, or Failed with the text of a failed host's
+/opt/ml/output/failure as its FailureReason. It also answers StopTrainingJob, which moto lacks.
+The code under test talks to moto only over HTTP.
 """
 
 import io
@@ -23,12 +26,14 @@ import boto3
 from moto.core.responses import ActionResult
 from moto.sagemaker.responses import SageMakerResponse
 
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
 
 class SageMakerContainerStandIn:
     def __init__(self, endpoint_url: str, workdir: Path):
         self.endpoint_url = endpoint_url
         self.workdir = workdir
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.processes: dict[str, list[subprocess.Popen]] = {}
         self.threads: list[threading.Thread] = []
         self.created: list[dict] = []
 
@@ -57,9 +62,9 @@ class SageMakerContainerStandIn:
             name = response._get_param("TrainingJobName")
             job = response.sagemaker_backend.training_jobs[name]
             job.training_job_status = "Stopping"
-            process = standin.processes.get(name)
-            if process is not None and process.poll() is None:
-                process.terminate()
+            for process in standin.processes.get(name, []):
+                if process.poll() is None:
+                    process.terminate()
             return ActionResult({})
 
         monkeypatch.setattr(SageMakerResponse, "create_training_job", create_training_job)
@@ -91,36 +96,61 @@ class SageMakerContainerStandIn:
         with tarfile.open(job.hyper_parameters["sagemaker_submit_directory"].replace(
                 "/opt/ml/input/data/code", str(channels["code"]))) as archive:
             archive.extractall(code, filter="data")
-        model, output = root / "model", root / "output"
-        model.mkdir()
-        env = {
-            **os.environ, **environment,
-            "PYTHONPATH": str(code),
-            "SM_INPUT_DIR": str(root / "input"), "SM_INPUT_CONFIG_DIR": str(config),
-            "SM_MODEL_DIR": str(model), "SM_OUTPUT_DIR": str(output),
-            "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": json.dumps(["algo-1"]),
-            "SM_NUM_CPUS": str(os.cpu_count() or 1),
-            **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
-        }
-        process = subprocess.Popen(
-            [sys.executable, str(code / job.hyper_parameters["sagemaker_program"])],
-            cwd=code, env=env)
-        self.processes[job.training_job_name] = process
-        code_returned = process.wait()
-        job.billable_time_in_seconds = int(time.monotonic() - started) + 1
+        hosts = [f"algo-{i}" for i in range(1, job.resource_config["InstanceCount"] + 1)]
+        logs = boto3.client("logs", endpoint_url=self.endpoint_url, region_name="us-east-1")
+        try:
+            logs.create_log_group(logGroupName=LOG_GROUP)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        processes, forwarders = [], []
+        for host in hosts:
+            host_root = root / host
+            model, output = host_root / "model", host_root / "output"
+            model.mkdir(parents=True)
+            env = {
+                **os.environ, **environment,
+                "PYTHONPATH": str(code), "PYTHONUNBUFFERED": "1",
+                "SM_INPUT_DIR": str(root / "input"), "SM_INPUT_CONFIG_DIR": str(config),
+                "SM_MODEL_DIR": str(model), "SM_OUTPUT_DIR": str(output),
+                "SM_CURRENT_HOST": host, "SM_HOSTS": json.dumps(hosts),
+                "SM_NUM_CPUS": str(os.cpu_count() or 1),
+                **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
+            }
+            process = subprocess.Popen(
+                [sys.executable, str(code / job.hyper_parameters["sagemaker_program"])],
+                cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            processes.append(process)
+            stream = f"{job.training_job_name}/{host}-{int(time.time())}"
+            logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+            forwarder = threading.Thread(target=self.send_to_cloudwatch,
+                                         args=(logs, stream, process), daemon=True)
+            forwarder.start()
+            forwarders.append(forwarder)
+        self.processes[job.training_job_name] = processes
+        codes = [process.wait() for process in processes]
+        for forwarder in forwarders:
+            forwarder.join()
+        job.billable_time_in_seconds = (int(time.monotonic() - started) + 1) * len(hosts)
         if job.training_job_status == "Stopping":
             job.training_job_status = job.secondary_status = "Stopped"
             return
-        if code_returned != 0:
-            failure = output / "failure"
-            job.failure_reason = (failure.read_text() if failure.exists()
-                                  else f"AlgorithmError: exit code {code_returned}")
-            job.training_job_status = job.secondary_status = "Failed"
-            return
+        for host, code_returned in zip(hosts, codes):
+            if code_returned != 0:
+                failure = root / host / "output" / "failure"
+                job.failure_reason = (failure.read_text() if failure.exists()
+                                      else f"AlgorithmError: exit code {code_returned}")
+                job.training_job_status = job.secondary_status = "Failed"
+                return
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            for path in sorted(model.iterdir()):
+            for path in sorted((root / "algo-1" / "model").iterdir()):
                 archive.add(path, arcname=path.name)
         bucket, key = job.model_artifacts["S3ModelArtifacts"].removeprefix("s3://").split("/", 1)
         s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         job.training_job_status = job.secondary_status = "Completed"
+
+    @staticmethod
+    def send_to_cloudwatch(logs, stream: str, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=[
+                {"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")}])

@@ -1,19 +1,22 @@
 """Shards as SageMaker training jobs, against a real SageMaker/S3 API (moto) on loopback."""
 
+import json
 import socket
 import tarfile
+import urllib.request
 
 import boto3
 import pandas as pd
 import pytest
 from moto.server import ThreadedMotoServer
 
-from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.engine import genie3
-from genie_assets.resources import SageMakerShardRunner
+from genie_assets.resources import S3ArtifactStore, SageMakerShardRunner
 from genie_assets.resources.sagemaker_runner import job_name, source_tarball
+from genie_assets.sharding import targets_for_shard
 from genie_assets.toy import toy_dataset
 from genie_assets_tests.helpers import (
+    DOWNSTREAM,
     SHARD_KEYS,
     failure_messages,
     local_resources,
@@ -35,11 +38,19 @@ def moto_endpoint(monkeypatch, tmp_path):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto's backends live in the process and outlast a server: start each test from nothing.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
                         "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     boto3.client("s3").create_bucket(Bucket=BUCKET)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    role = boto3.client("iam").create_role(RoleName="genie-sagemaker",
+                                           AssumeRolePolicyDocument=json.dumps(trust))
+    assert role["Role"]["Arn"] == ROLE
     standin = SageMakerContainerStandIn(endpoint, tmp_path / "containers")
     standin.install(monkeypatch)
     yield endpoint, standin
@@ -48,6 +59,7 @@ def moto_endpoint(monkeypatch, tmp_path):
 
 def aws_resources(root, **runner):
     resources = local_resources(root, n_trees=N_TREES)
+    resources["store"] = S3ArtifactStore(root=str(root), bucket=BUCKET, prefix="runs")
     resources["shard_runner"] = SageMakerShardRunner(
         role_arn=ROLE, bucket=BUCKET, prefix="runs", image_uri="genie:test",
         instance_type="ml.c5.2xlarge", poll_seconds=0.2, **runner)
@@ -87,11 +99,25 @@ def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, s
         assert metadata["estimated_cost_usd"].value > 0
         assert metadata["seconds_per_target"].value > 0, "Pipes metadata came back through S3"
         assert metadata["job_name"].value.startswith(f"genie-{key}-")
-    assert run(["edge_table"], resources, instance).success
+    # Downstream on a machine that has nothing but the bucket: a fresh, empty working copy.
+    elsewhere = dict(resources, store=S3ArtifactStore(root=str(tmp_path / "elsewhere"),
+                                                      bucket=BUCKET, prefix="runs"))
+    result = run(DOWNSTREAM, elsewhere, instance)
+    assert result.success, failure_messages(result)
+    s3 = boto3.client("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="runs/")["Contents"]}
+    assert {f"runs/shards/{key}.parquet" for key in SHARD_KEYS} <= keys
+    assert "runs/edges/edge_table.parquet" in keys
+    assert any(k.startswith("runs/network/filtered_network.parquet/part-") for k in keys)
+    assert {"runs/network/hub_genes.tsv", "runs/exports/filtered_network.graphml"} <= keys
+    hubs = result.asset_materializations_for_node("hub_genes")[0].metadata
+    assert hubs["path"].value == f"s3://{BUCKET}/runs/network/hub_genes.parquet"
 
     expression, regulators, _ = toy_dataset()
     expected = genie3(expression, regulators, n_trees=N_TREES)
-    edges = pd.read_parquet(resources["store"].path(*EDGE_TABLE))
+    local = tmp_path / "edge_table.parquet"
+    s3.download_file(BUCKET, "runs/edges/edge_table.parquet", str(local))
+    edges = pd.read_parquet(local)
     joined = expected.merge(edges, on=["regulator", "target"])
     assert len(joined) == len(expected) == len(edges)
     assert (joined.importance_x == joined.importance_y).all()
@@ -139,7 +165,7 @@ def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):
         while time.monotonic() < deadline:
             if standin.processes:
                 time.sleep(1.0)
-                process = next(iter(standin.processes.values()))
+                process = next(iter(standin.processes.values()))[0]
                 # Only while the step is surely still waiting on its job: a SIGINT outside
                 # Dagster's interrupt handling would stop the test session itself.
                 if process.poll() is None:
@@ -161,4 +187,36 @@ def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):
             break
         time.sleep(0.5)
     assert status == "Stopped"
-    assert standin.processes[name].poll() is not None, "the container was stopped"
+    assert all(p.poll() is not None for p in standin.processes[name]), "the container stopped"
+
+
+def test_a_job_of_two_hosts_splits_the_shard_and_forwards_both_hosts_logs(
+        moto_endpoint, tmp_path, capfd):
+    _, standin = moto_endpoint
+    resources = aws_resources(tmp_path / "store", instance_count=2)
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    key = SHARD_KEYS[0]
+    result = run(["importance_shards"], resources, instance, partition_key=key)
+    assert result.success, failure_messages(result)
+    metadata = result.asset_materializations_for_node("importance_shards")[0].metadata
+    assert metadata["instance_count"].value == 2
+    assert metadata["host"].value == "algo-1,algo-2"
+    assert standin.created[0]["resource_config"]["InstanceCount"] == 2
+
+    expression, regulators, _ = toy_dataset()
+    targets = targets_for_shard(list(expression.columns), 0, len(SHARD_KEYS))
+    assert metadata["n_targets"].value == len(targets)
+    expected = genie3(expression, regulators, targets=targets, n_trees=N_TREES)
+    shard = pd.read_parquet(resources["store"].shard_file(key))
+    joined = expected.merge(shard, on=["regulator", "target"])
+    assert len(joined) == len(expected) == len(shard)
+    assert (joined.importance_x == joined.importance_y).all()
+    report = json.loads(resources["store"].shard_file(key).with_suffix(".json").read_text())
+    assert sorted(h["host"] for h in report["hosts"]) == ["algo-1", "algo-2"]
+    assert sum(h["n_targets"] for h in report["hosts"]) == len(targets)
+
+    # algo-2 does not speak Pipes: its progress reaches the step only through CloudWatch Logs.
+    out = capfd.readouterr().out
+    assert f"[algo-2] {key}: " in out and "targets done" in out
+    assert f"[algo-2] {key}: output uploaded to s3://{BUCKET}/" in out

@@ -10,12 +10,12 @@ from dagster import AssetCheckResult, AssetCheckSpec, asset_check, multi_asset_c
 from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.edges import inspect_edge_table
 from genie_assets.expression import fingerprint_file
-from genie_assets.resources import LocalArtifactStore
+from genie_assets.resources import ArtifactStore
 from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
 
 
 @asset_check(asset="expression_matrix", blocking=True)
-def expression_matrix_is_usable(store: LocalArtifactStore) -> AssetCheckResult:
+def expression_matrix_is_usable(store: ArtifactStore) -> AssetCheckResult:
     """The stored matrix is the one validated: same fingerprint, finite, ≥ 2 samples, regulators present."""
     folder = store.expression_dir()
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
@@ -50,13 +50,13 @@ EDGE_CHECKS = {
     specs=[AssetCheckSpec(name, asset="edge_table", description=text)
            for name, text in EDGE_CHECKS.items()],
 )
-def edge_table_checks(store: LocalArtifactStore):
+def edge_table_checks(store: ArtifactStore):
     """One streaming pass over the edge table answers all four checks."""
     folder = store.expression_dir()
     genes = pq.read_schema(folder / EXPRESSION_FILE).names
     genes = [g for g in genes if not g.startswith("__index_level_")]
     regulators = (folder / REGULATORS_FILE).read_text().split()
-    found = inspect_edge_table(store.path(*EDGE_TABLE), genes, regulators)
+    found = inspect_edge_table(store.reading(*EDGE_TABLE), genes, regulators)
     yield AssetCheckResult(
         check_name="every_target_present", asset_key="edge_table",
         passed=not found.missing_targets,

@@ -20,8 +20,7 @@ from genie_assets.expression import (
     read_regulators,
     validate_expression,
 )
-from genie_assets.files import atomic_path
-from genie_assets.resources import LocalArtifactStore
+from genie_assets.resources import ArtifactStore
 from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
 from genie_assets.toy import toy_dataset
 
@@ -39,7 +38,7 @@ class ExpressionConfig(Config):
 
 @asset(group_name="genie3", compute_kind="pandas", code_version="1")
 def expression_matrix(
-    context: AssetExecutionContext, config: ExpressionConfig, store: LocalArtifactStore
+    context: AssetExecutionContext, config: ExpressionConfig, store: ArtifactStore
 ) -> MaterializeResult:
     """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
     gold = None
@@ -57,8 +56,7 @@ def expression_matrix(
     for warning in caught:
         context.log.warning(str(warning.message))
 
-    folder = store.expression_dir()
-    with atomic_path(folder) as temporary:
+    with store.writing("expression") as temporary:
         temporary.mkdir(parents=True)
         validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
         (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n")
@@ -85,7 +83,7 @@ def expression_matrix(
             "n_regulators": manifest["n_regulators"],
             "n_dropped_constant_genes": len(validated.dropped_constant_genes),
             "fingerprint": fingerprint,
-            "path": MetadataValue.path(str(folder / EXPRESSION_FILE)),
+            "path": MetadataValue.path(store.location("expression", EXPRESSION_FILE)),
         },
         data_version=DataVersion(fingerprint[:16]),
     )

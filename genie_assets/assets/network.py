@@ -19,10 +19,9 @@ from genie_assets.graph import (
     pagerank_and_components,
 )
 from genie_assets.exports import write_adjacency_tsv, write_graphml
-from genie_assets.files import atomic_path
 from genie_assets.partitions import shard_partitions
 from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
-from genie_assets.resources import LocalArtifactStore, SparkResource
+from genie_assets.resources import ArtifactStore, SparkResource
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")
@@ -30,15 +29,18 @@ ADJACENCY_TSV = ("exports", "adjacency.tsv")
 GRAPHML = ("exports", "filtered_network.graphml")
 GENE_DEGREES = ("network", "gene_degrees.parquet")
 HUB_GENES = ("network", "hub_genes.parquet")
+HUB_GENES_TSV = ("network", "hub_genes.tsv")
+HUB_PICTURE = ("network", "hub_genes.png")
+DEGREE_PICTURE = ("network", "degree_distribution.png")
 
 
 @asset(group_name="network", deps=["importance_shards"], compute_kind="pyarrow")
-def edge_table(context: AssetExecutionContext, store: LocalArtifactStore) -> MaterializeResult:
+def edge_table(context: AssetExecutionContext, store: ArtifactStore) -> MaterializeResult:
     """Every shard's edges merged by streaming into one Parquet table (regulator, target, importance)."""
     started = time.perf_counter()
-    output = store.path(*EDGE_TABLE)
-    summary = merge_shards(store.existing_shard_files(),
-                           shard_partitions.get_partition_keys(), output)
+    with store.writing(*EDGE_TABLE) as output:
+        summary = merge_shards(store.existing_shard_files(),
+                               shard_partitions.get_partition_keys(), output)
     seconds = [r["compute_seconds"] for r in summary.shard_reports]
     return MaterializeResult(metadata={
         "n_edges": summary.n_edges,
@@ -53,7 +55,7 @@ def edge_table(context: AssetExecutionContext, store: LocalArtifactStore) -> Mat
         "input_fingerprint": summary.input_fingerprint,
         "genie3_parameters": MetadataValue.json(summary.params),
         "merge_seconds": round(time.perf_counter() - started, 3),
-        "path": MetadataValue.path(str(output)),
+        "path": MetadataValue.path(store.location(*EDGE_TABLE)),
     })
 
 
@@ -70,22 +72,23 @@ class FilterConfig(Config):
 def filtered_network(
     context: AssetExecutionContext,
     config: FilterConfig,
-    store: LocalArtifactStore,
+    store: ArtifactStore,
     spark: SparkResource,
 ) -> MaterializeResult:
     """The network: the edge table filtered on Spark (top-k per target, threshold, top-N)."""
     session = spark.spark_session
     rule = NetworkFilter(config.top_k_per_target, config.top_n, config.min_importance,
                          config.regulators_only)
-    edges = session.read.parquet(str(store.path(*EDGE_TABLE)))
+    edges = session.read.parquet(store.spark_path(*EDGE_TABLE))
     network = filter_network(edges, rule).cache()
-    output = store.path(*FILTERED_NETWORK)
-    with atomic_path(output) as temporary:
+    with store.writing(*FILTERED_NETWORK) as temporary:
         network.write.parquet(str(temporary))
     adjacency = store.path(*ADJACENCY_TSV)
     write_adjacency_tsv(network, adjacency)
+    store.publish(adjacency)
     graphml = store.path(*GRAPHML)
     write_graphml(network, graphml)
+    store.publish(graphml)
     stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
     n_edges = int(stats["count(target)"])
     network.unpersist()
@@ -94,33 +97,32 @@ def filtered_network(
         "n_edges_in_edge_table": int(edges.count()),
         "min_importance_kept": float(stats["min(importance)"] or 0.0),
         "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
-        "path": MetadataValue.path(str(output)),
-        "adjacency_tsv": MetadataValue.path(str(adjacency)),
-        "graphml": MetadataValue.path(str(graphml)),
+        "path": MetadataValue.path(store.location(*FILTERED_NETWORK)),
+        "adjacency_tsv": MetadataValue.path(store.location(*ADJACENCY_TSV)),
+        "graphml": MetadataValue.path(store.location(*GRAPHML)),
     })
 
 
 @asset(group_name="network", deps=[filtered_network], compute_kind="graphframes")
 def gene_degrees(
-    context: AssetExecutionContext, store: LocalArtifactStore, spark: SparkResource
+    context: AssetExecutionContext, store: ArtifactStore, spark: SparkResource
 ) -> MaterializeResult:
     """In-, out- and importance-weighted degrees of every gene of the network."""
     session = spark.spark_session
     engine = GRAPHFRAMES if graphframes_available(session) else SPARK_SQL
     if engine == SPARK_SQL:
         context.log.info("GraphFrames jar not configured: degrees computed with Spark SQL")
-    network = session.read.parquet(str(store.path(*FILTERED_NETWORK)))
+    network = session.read.parquet(store.spark_path(*FILTERED_NETWORK))
     degrees = compute_gene_degrees(network, engine)
     if engine == GRAPHFRAMES:
         structure = pagerank_and_components(network, str(store.path("spark-checkpoints")))
         degrees = degrees.join(structure, "gene", "left")
-    output = store.path(*GENE_DEGREES)
-    with atomic_path(output) as temporary:
+    with store.writing(*GENE_DEGREES) as temporary:
         degrees.write.parquet(str(temporary))
     # One row per gene (tens of thousands at most): small enough to summarise on the driver.
-    table = pd.read_parquet(output)
-    picture = store.path("network", "degree_distribution.png")
-    with atomic_path(picture) as temporary:
+    table = pd.read_parquet(store.path(*GENE_DEGREES))
+    picture = store.path(*DEGREE_PICTURE)
+    with store.writing(*DEGREE_PICTURE) as temporary:
         temporary.write_bytes(degree_distribution_png(table))
     metadata = {
         "engine": engine,
@@ -131,8 +133,8 @@ def gene_degrees(
         if (table.out_degree > 0).any() else 0.0,
         "degree_distribution": MetadataValue.md(
             markdown_image(picture.read_bytes(), "degree distribution (log-log)")),
-        "degree_distribution_png": MetadataValue.path(str(picture)),
-        "path": MetadataValue.path(str(output)),
+        "degree_distribution_png": MetadataValue.path(store.location(*DEGREE_PICTURE)),
+        "path": MetadataValue.path(store.location(*GENE_DEGREES)),
     }
     if engine == GRAPHFRAMES:
         metadata["n_components"] = int(table.component.nunique())
@@ -150,20 +152,19 @@ class HubConfig(Config):
 def hub_genes(
     context: AssetExecutionContext,
     config: HubConfig,
-    store: LocalArtifactStore,
+    store: ArtifactStore,
     spark: SparkResource,
 ) -> MaterializeResult:
     """The top regulators by out-degree in the network: its hub genes."""
     session = spark.spark_session
-    degrees = session.read.parquet(str(store.path(*GENE_DEGREES)))
+    degrees = session.read.parquet(store.spark_path(*GENE_DEGREES))
     hubs: pd.DataFrame = compute_hub_genes(degrees, config.n_hubs).toPandas()
-    output = store.path(*HUB_GENES)
-    with atomic_path(output) as temporary:
+    with store.writing(*HUB_GENES) as temporary:
         hubs.to_parquet(temporary, index=False)
-    with atomic_path(output.with_suffix(".tsv")) as temporary:
+    with store.writing(*HUB_GENES_TSV) as temporary:
         hubs.to_csv(temporary, sep="\t", index=False)
-    picture = store.path("network", "hub_genes.png")
-    with atomic_path(picture) as temporary:
+    picture = store.path(*HUB_PICTURE)
+    with store.writing(*HUB_PICTURE) as temporary:
         temporary.write_bytes(hub_bar_png(hubs))
     return MaterializeResult(metadata={
         "n_hubs": len(hubs),
@@ -171,5 +172,5 @@ def hub_genes(
         "top_hub_out_degree": int(hubs["out_degree"].iloc[0]) if len(hubs) else 0,
         "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
         "hub_chart": MetadataValue.md(markdown_image(picture.read_bytes(), "hub genes")),
-        "path": MetadataValue.path(str(output)),
+        "path": MetadataValue.path(store.location(*HUB_GENES)),
     })

@@ -13,16 +13,16 @@ from genie_assets.evaluation import (
     read_gold_standard,
     score_network,
 )
-from genie_assets.files import atomic_path
 from genie_assets.plots import markdown_image, precision_recall_png
 from genie_assets.pricing import cost_usd
-from genie_assets.resources import LocalArtifactStore
+from genie_assets.resources import ArtifactStore
 
 GENOME_SCALE_TARGETS = 49_000
+PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
 
 
 @asset(group_name="reports", deps=["edge_table", "filtered_network"], compute_kind="sklearn")
-def network_evaluation(context: AssetExecutionContext, store: LocalArtifactStore
+def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
                        ) -> MaterializeResult:
     """AUPR and AUROC of the full and the filtered network against the gold standard."""
     gold_path = store.expression_dir() / GOLD_STANDARD_FILE
@@ -30,13 +30,13 @@ def network_evaluation(context: AssetExecutionContext, store: LocalArtifactStore
         context.log.info("No gold standard configured (expression_matrix gold_standard_path)")
         return MaterializeResult(metadata={"evaluated": False})
     gold = read_gold_standard(gold_path)
-    full = gold_scores_from_parquet(store.path(*EDGE_TABLE), gold)
-    filtered = gold_scores_from_parquet(store.path(*FILTERED_NETWORK), gold)
+    full = gold_scores_from_parquet(store.reading(*EDGE_TABLE), gold)
+    filtered = gold_scores_from_parquet(store.reading(*FILTERED_NETWORK), gold)
     full_scores = score_network(full, gold)
     filtered_scores = score_network(filtered, gold)
     precision, recall = precision_recall(full)
-    picture = store.path("reports", "precision_recall.png")
-    with atomic_path(picture) as temporary:
+    picture = store.path(*PRECISION_RECALL_PICTURE)
+    with store.writing(*PRECISION_RECALL_PICTURE) as temporary:
         temporary.write_bytes(precision_recall_png(precision, recall, full_scores["aupr"],
                                                    "full edge table"))
     return MaterializeResult(metadata={
@@ -53,13 +53,13 @@ def network_evaluation(context: AssetExecutionContext, store: LocalArtifactStore
     })
 
 
-def shard_reports(store: LocalArtifactStore) -> list[dict]:
+def shard_reports(store: ArtifactStore) -> list[dict]:
     return [json.loads(path.read_text())
-            for path in sorted(store.path("shards").glob("shard-*.json"))]
+            for path in (p.with_suffix(".json") for p in store.existing_shard_files().values())]
 
 
 @asset(group_name="reports", deps=["edge_table"], compute_kind="pandas")
-def benchmark_report(context: AssetExecutionContext, store: LocalArtifactStore
+def benchmark_report(context: AssetExecutionContext, store: ArtifactStore
                      ) -> MaterializeResult:
     """Core-seconds, wall time, seconds per target, cost and the projection to 49,000 genes."""
     reports = pd.DataFrame(shard_reports(store))

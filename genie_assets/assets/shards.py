@@ -4,7 +4,7 @@
 from dagster import AssetExecutionContext, Backoff, MaterializeResult, RetryPolicy, asset
 
 from genie_assets.partitions import N_SHARDS, shard_partitions
-from genie_assets.resources import Genie3Settings, LocalArtifactStore, ShardRunner
+from genie_assets.resources import Genie3Settings, ArtifactStore, ShardRunner
 from genie_assets.sharding import shard_index
 
 # Bump when a change to the engine changes its results.
@@ -26,7 +26,7 @@ DEPLOYED_PARAMS = Genie3Settings.from_env().params()
 )
 def importance_shards(
     context: AssetExecutionContext,
-    store: LocalArtifactStore,
+    store: ArtifactStore,
     shard_runner: ShardRunner,
     genie3: Genie3Settings,
 ) -> MaterializeResult:

@@ -4,12 +4,13 @@ from genie_assets.resources.genie3_settings import Genie3Settings
 from genie_assets.resources.sagemaker_runner import SageMakerShardRunner
 from genie_assets.resources.shard_runner import LocalShardRunner, ShardRunner
 from genie_assets.resources.spark import SparkResource, local_spark_config, require_java
-from genie_assets.resources.storage import LocalArtifactStore
+from genie_assets.resources.storage import ArtifactStore, S3ArtifactStore
 
 __all__ = [
     "Genie3Settings",
-    "LocalArtifactStore",
+    "ArtifactStore",
     "LocalShardRunner",
+    "S3ArtifactStore",
     "SageMakerShardRunner",
     "ShardRunner",
     "SparkResource",

@@ -13,31 +13,43 @@ import hashlib
 import io
 import json
 import re
+import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 import boto3
+import botocore.exceptions
 from dagster import AssetExecutionContext, MaterializeResult
 from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.pipes.utils import open_pipes_session
-from dagster_aws.pipes import PipesS3ContextInjector, PipesS3MessageReader
+from dagster._core.pipes.utils import forward_only_logs_to_file, open_pipes_session
+from dagster_aws.pipes import (
+    PipesCloudWatchLogReader,
+    PipesS3ContextInjector,
+    PipesS3MessageReader,
+)
+from dagster_aws.pipes.message_readers import get_log_events
 from pydantic import Field
 
 from genie_assets.errors import ShardError
 from genie_assets.pricing import cost_usd
 from genie_assets.resources.shard_runner import ShardRunner
-from genie_assets.resources.storage import LocalArtifactStore
-from genie_assets.shard import PIPES_TRANSPORT_ENV
+from genie_assets.resources.storage import ArtifactStore
+from genie_assets.shard import PIPES_TRANSPORT_ENV, combine_host_outputs, host_output_name
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINT = "genie_shard_entry.py"
 # What the training image must add to run the shard program (installed by the toolkit).
 CONTAINER_REQUIREMENTS = ["numba>=0.60", "dagster-pipes==1.13.27", "pyarrow>=14", "boto3"]
 TERMINAL = {"Completed", "Failed", "Stopped"}
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 MAX_JOB_NAME = 63
+# Figures of the whole shard that replace algo-1's own in the step's metadata.
+SHARD_TOTALS = ("host", "n_targets", "n_edges", "cores", "compute_seconds", "started_at",
+                "finished_at", "seconds_per_target")
 
 
 def job_name(partition_key: str, run_id: str, attempt: int) -> str:
@@ -67,6 +79,45 @@ def source_tarball() -> bytes:
     return buffer.getvalue()
 
 
+class TrainingJobLogReader(PipesCloudWatchLogReader):
+    """Forwards one host's CloudWatch log stream to the step's stdout.
+
+    dagster-aws's reader polls without pause and only notices the session's end when a new
+    event arrives, so its thread can outlive the step; this one waits between polls, drains
+    the stream once more after the session closes, and then ends.
+    """
+
+    def __init__(self, *args, poll_seconds: float = 5.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.poll_seconds = poll_seconds
+
+    def start(self, params, is_session_closed: threading.Event) -> None:
+        self.thread = threading.Thread(target=self._start, args=(params, is_session_closed),
+                                       daemon=True, name=f"logs {self.log_stream}")
+        self.thread.start()
+
+    def _start(self, params, is_session_closed: threading.Event) -> None:
+        token = None
+        while True:
+            closed = is_session_closed.is_set()
+            while True:
+                page = {"nextToken": token} if token else {"startFromHead": True}
+                response = get_log_events(self.client, max_retries=self.max_retries,
+                                          logGroupName=self.log_group,
+                                          logStreamName=self.log_stream, **page)
+                for event in response.get("events", []):
+                    for line in event.get("message", "").splitlines():
+                        if line:
+                            forward_only_logs_to_file(line, self.target_stream)
+                finished = not response.get("events") or response["nextForwardToken"] == token
+                token = response["nextForwardToken"]
+                if finished:
+                    break
+            if closed:
+                return
+            is_session_closed.wait(self.poll_seconds)
+
+
 class SageMakerShardRunner(ShardRunner):
     """Runs each shard as a SageMaker training job; artifacts under s3://bucket/prefix/."""
 
@@ -79,24 +130,29 @@ class SageMakerShardRunner(ShardRunner):
         "(CPU). Any image with Python 3.9+ and the SageMaker training toolkit works, GPU ones too.")
     sklearn_image_version: str = "1.2-1"
     instance_type: str = "ml.m5.xlarge"
-    instance_count: int = Field(default=1, ge=1, le=1, description=(
-        "Hosts per job. One for now: whether SageMaker uploads every host's model directory "
-        "is not yet verified, so a shard of several hosts could lose the other hosts' edges."))
+    instance_count: int = Field(default=1, ge=1, description=(
+        "Hosts per job; the shard's targets are split across them (SM_HOSTS), each host "
+        "uploads its own output and only algo-1 speaks Pipes."))
     volume_size_gb: int = 30
     max_runtime_seconds: int = 24 * 3600
     use_spot: bool = False
     max_wait_seconds: Optional[int] = None
     tags: dict[str, str] = {}
     poll_seconds: float = 15.0
+    log_group: str = Field(default=LOG_GROUP, description=(
+        "CloudWatch Logs group of the jobs' output, forwarded to the step's stdout"))
 
     def _clients(self):
         session = boto3.session.Session(region_name=self.region)
         return session, session.client("s3"), session.client("sagemaker")
 
+    def hosts(self) -> list[str]:
+        return [f"algo-{i}" for i in range(1, self.instance_count + 1)]
+
     def _key(self, *parts: str) -> str:
         return "/".join([self.prefix.strip("/"), *parts])
 
-    def _upload_inputs(self, s3, store: LocalArtifactStore) -> tuple[str, str]:
+    def _upload_inputs(self, s3, store: ArtifactStore) -> tuple[str, str]:
         """The expression channel (content-addressed by its manifest) and the code channel."""
         manifest = json.loads((store.expression_dir() / "manifest.json").read_text())
         expression_prefix = self._key("expression", manifest["fingerprint"][:16])
@@ -116,7 +172,7 @@ class SageMakerShardRunner(ShardRunner):
         return image_uris.retrieve("sklearn", self.region, version=self.sklearn_image_version,
                                    instance_type=self.instance_type)
 
-    def run_shard(self, context: AssetExecutionContext, store: LocalArtifactStore,
+    def run_shard(self, context: AssetExecutionContext, store: ArtifactStore,
                   hyperparameters: dict[str, str]) -> MaterializeResult:
         from sagemaker.core.resources import TrainingJob
         from sagemaker.core.shapes import (
@@ -141,16 +197,19 @@ class SageMakerShardRunner(ShardRunner):
                 s3_data_source=S3DataSource(s3_data_type="S3Prefix", s3_uri=uri,
                                             s3_data_distribution_type="FullyReplicated")))
 
+        host_outputs = self._key("jobs", name, "hosts")
+        message_reader = PipesS3MessageReader(bucket=self.bucket, client=s3, interval=5)
         with open_pipes_session(
             context=context,
             context_injector=PipesS3ContextInjector(bucket=self.bucket, client=s3,
                                                     key_prefix=self._key("pipes")),
-            message_reader=PipesS3MessageReader(bucket=self.bucket, client=s3, interval=5),
+            message_reader=message_reader,
         ) as pipes_session:
             environment = {**pipes_session.get_bootstrap_env_vars(), PIPES_TRANSPORT_ENV: "s3"}
             hyper = {
                 **hyperparameters,
                 "n_jobs": "-1",
+                "output_s3_uri": f"s3://{self.bucket}/{host_outputs}",
                 "sagemaker_program": ENTRY_POINT,
                 "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",
             }
@@ -184,7 +243,8 @@ class SageMakerShardRunner(ShardRunner):
             )
             context.log.info(f"{partition_key}: SageMaker training job {name} started")
             try:
-                description = self._wait(sagemaker, name)
+                description = self._wait(sagemaker, name, session.client("logs"),
+                                         message_reader)
             except DagsterExecutionInterruptedError:
                 context.log.warning(f"{partition_key}: run interrupted, stopping {name}")
                 sagemaker.stop_training_job(TrainingJobName=name)
@@ -193,7 +253,9 @@ class SageMakerShardRunner(ShardRunner):
             if status != "Completed":
                 raise ShardError(f"{partition_key} failed: SageMaker training job {name} ended "
                                  f"{status}: {description.get('FailureReason', 'no reason given')}")
-            facts = self._collect_outputs(s3, store, partition_key, description)
+            facts = self._collect_outputs(s3, store, partition_key, host_outputs)
+            facts["model_artifacts"] = description.get("ModelArtifacts", {}).get(
+                "S3ModelArtifacts", "")
         billable = float(description.get("BillableTimeInSeconds") or 0.0)
         cost = cost_usd(self.instance_type, self.instance_count, billable)
         facts.update({
@@ -207,31 +269,61 @@ class SageMakerShardRunner(ShardRunner):
         store.put_text(report_path, json.dumps({**json.loads(report_path.read_text()), **facts},
                                                indent=2))
         result = pipes_session.get_results()
-        reported = result[0].metadata if result else {}
-        return MaterializeResult(metadata={**(reported or {}), **facts})
+        reported = dict(result[0].metadata or {}) if result else {}
+        # algo-1 reported its own part; with several hosts the shard's figures are the sum.
+        shard = json.loads(report_path.read_text())
+        reported.update({key: shard[key] for key in SHARD_TOTALS})
+        return MaterializeResult(metadata={**reported, **facts})
 
-    def _wait(self, sagemaker, name: str) -> dict:
+    def _wait(self, sagemaker, name: str, logs, message_reader) -> dict:
+        """Poll the job to its end; forward each host's log stream as it appears."""
+        forwarded: set[str] = set()
         while True:
             description = sagemaker.describe_training_job(TrainingJobName=name)
+            for stream in self._log_streams(logs, name) - forwarded:
+                forwarded.add(stream)
+                message_reader.add_log_reader(TrainingJobLogReader(
+                    client=logs, log_group=self.log_group, log_stream=stream,
+                    target_stream=sys.stdout, poll_seconds=min(self.poll_seconds, 5.0)))
             if description["TrainingJobStatus"] in TERMINAL:
                 return description
             time.sleep(self.poll_seconds)
 
-    def _collect_outputs(self, s3, store: LocalArtifactStore, partition_key: str,
-                         description: dict) -> dict:
-        """Unpack model.tar.gz: the shard file(s) land in the store under their final names."""
-        uri = description["ModelArtifacts"]["S3ModelArtifacts"]
-        bucket, key = uri.removeprefix("s3://").split("/", 1)
+    def _log_streams(self, logs, name: str) -> set[str]:
+        """SageMaker names a host's stream `<job>/<host>-<epoch>`; none exist until it starts."""
+        try:
+            found = logs.describe_log_streams(logGroupName=self.log_group,
+                                              logStreamNamePrefix=f"{name}/")
+        except logs.exceptions.ResourceNotFoundException:
+            return set()
+        return {stream["logStreamName"] for stream in found.get("logStreams", [])}
+
+    def _collect_outputs(self, s3, store: ArtifactStore, partition_key: str,
+                         host_outputs: str) -> dict:
+        """Every host's files, as one shard file in the store under its final name."""
+        hosts = self.hosts()
         with tempfile.TemporaryDirectory() as scratch:
-            archive_path = Path(scratch) / "model.tar.gz"
-            s3.download_file(bucket, key, str(archive_path))
-            with tarfile.open(archive_path) as archive:
-                archive.extractall(Path(scratch) / "model", filter="data")
-            model = Path(scratch) / "model"
-            parquet = model / f"{partition_key}.parquet"
-            if not parquet.is_file():
-                raise ShardError(f"{partition_key}: the job's model.tar.gz has no {parquet.name}")
-            store.put_file(parquet, store.shard_file(partition_key))
-            store.put_file(model / f"{partition_key}.json",
-                           store.shard_file(partition_key).with_suffix(".json"))
-        return {"model_artifacts": uri}
+            parts = []
+            for host in hosts:
+                name = host_output_name(partition_key, host, len(hosts))
+                local = {}
+                for suffix in (".parquet", ".json"):
+                    key = f"{host_outputs}/{name}{suffix}"
+                    local[suffix] = Path(scratch) / f"{name}{suffix}"
+                    try:
+                        s3.download_file(self.bucket, key, str(local[suffix]))
+                    except botocore.exceptions.ClientError as error:
+                        raise ShardError(
+                            f"{partition_key}: host {host} of the job left no "
+                            f"s3://{self.bucket}/{key} ({error})") from error
+                parts.append((local[".parquet"], json.loads(local[".json"].read_text())))
+            if len(parts) == 1:
+                shard = parts[0][1]
+                store.put_file(parts[0][0], store.shard_file(partition_key))
+            else:
+                combined = Path(scratch) / f"{partition_key}.parquet"
+                shard = combine_host_outputs(partition_key, parts, combined)
+                store.put_file(combined, store.shard_file(partition_key))
+            store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+                           json.dumps(shard, indent=2))
+        return {"host_outputs": f"s3://{self.bucket}/{host_outputs}/"}

@@ -20,13 +20,13 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported a
 
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardError
-from genie_assets.resources.storage import LocalArtifactStore
+from genie_assets.resources.storage import ArtifactStore
 
 
 class ShardRunner(ConfigurableResource):
     """Where the shard program runs; `run_shard` leaves the shard's file in the store."""
 
-    def run_shard(self, context: AssetExecutionContext, store: LocalArtifactStore,
+    def run_shard(self, context: AssetExecutionContext, store: ArtifactStore,
                   hyperparameters: dict[str, str]) -> MaterializeResult:
         raise NotImplementedError
 
@@ -45,7 +45,7 @@ class LocalShardRunner(ShardRunner):
     def run_shard(
         self,
         context: AssetExecutionContext,
-        store: LocalArtifactStore,
+        store: ArtifactStore,
         hyperparameters: dict[str, str],
     ) -> MaterializeResult:
         partition_key = hyperparameters["partition_key"]

@@ -1,15 +1,26 @@
-"""Where the pipeline's artifacts live: one folder (local) laid out by asset."""
+"""Where the pipeline's artifacts live: a local folder laid out by asset, optionally mirrored
+to an s3:// prefix.
 
+Assets write through `writing(...)` (a temporary name, renamed when complete, then published)
+and read through `reading(...)` (a local copy, fetched first where the artifacts live in S3),
+so the same asset code runs on a laptop and against a bucket.
+"""
 
+from __future__ import annotations
+
+import contextlib
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
 
 from genie_assets.files import atomic_path
 
 
-class LocalArtifactStore(ConfigurableResource):
+class ArtifactStore(ConfigurableResource):
     """Artifacts under a local folder: expression/, shards/, edges/, network/, exports/."""
 
     root: str
@@ -17,8 +28,32 @@ class LocalArtifactStore(ConfigurableResource):
     def path(self, *parts: str) -> Path:
         return Path(self.root).resolve().joinpath(*parts)
 
+    @contextlib.contextmanager
+    def writing(self, *parts: str) -> Iterator[Path]:
+        """A temporary path for the artifact at `parts`: renamed into place, then published,
+        only if the block completes."""
+        final = self.path(*parts)
+        with atomic_path(final) as temporary:
+            yield temporary
+        self.publish(final)
+
+    def reading(self, *parts: str) -> Path:
+        """A local path holding the current artifact at `parts`."""
+        return self.path(*parts)
+
+    def spark_path(self, *parts: str) -> str:
+        """Where Spark reads the artifact at `parts`."""
+        return str(self.reading(*parts))
+
+    def publish(self, path: Path) -> None:
+        """Make a finished local artifact the current one (locally, it already is)."""
+
+    def location(self, *parts: str) -> str:
+        """Where a user finds the artifact (shown in metadata)."""
+        return str(self.path(*parts))
+
     def expression_dir(self) -> Path:
-        return self.path("expression")
+        return self.reading("expression")
 
     def shard_file(self, partition_key: str) -> Path:
         return self.path("shards", f"{partition_key}.parquet")
@@ -33,9 +68,104 @@ class LocalArtifactStore(ConfigurableResource):
         """Copy a finished file into the store under its final name, atomically."""
         with atomic_path(destination) as temporary:
             shutil.copyfile(source, temporary)
+        self.publish(destination)
         return destination
 
     def put_text(self, destination: Path, text: str) -> Path:
         with atomic_path(destination) as temporary:
             temporary.write_text(text)
+        self.publish(destination)
         return destination
+
+
+
+
+class S3ArtifactStore(ArtifactStore):
+    """Artifacts in s3://bucket/prefix/ (the same layout), with `root` as the local working copy.
+
+    Every finished artifact is uploaded; every read first brings the local copy up to date, so
+    a fresh machine (or a different Dagster host) materialises downstream assets from S3 alone.
+    """
+
+    bucket: str
+    prefix: str = "genie-assets"
+    s3: S3Resource = Field(default_factory=S3Resource)
+    spark_reads_s3: bool = Field(default=False, description=(
+        "Spark reads s3a:// URIs directly (needs hadoop-aws on its classpath); otherwise it "
+        "reads the local copy"))
+
+    def _key(self, path: Path) -> str:
+        relative = path.relative_to(Path(self.root).resolve()).as_posix()
+        return f"{self.prefix.strip('/')}/{relative}"
+
+    def location(self, *parts: str) -> str:
+        return f"s3://{self.bucket}/{self._key(self.path(*parts))}"
+
+    def spark_path(self, *parts: str) -> str:
+        if self.spark_reads_s3:
+            return f"s3a://{self.bucket}/{self._key(self.path(*parts))}"
+        return super().spark_path(*parts)
+
+    def publish(self, path: Path) -> None:
+        client = self.s3.get_client()
+        key = self._key(path)
+        if path.is_dir():
+            # A folder (Spark's part files) replaces the old one: its stale parts go first.
+            stale = {o["Key"] for o in self._list(client, key + "/")}
+            files = [f for f in sorted(path.rglob("*")) if f.is_file()]
+            fresh = {f"{key}/{f.relative_to(path).as_posix()}" for f in files}
+            for old in sorted(stale - fresh):
+                client.delete_object(Bucket=self.bucket, Key=old)
+            for file in files:
+                client.upload_file(str(file), self.bucket, f"{key}/{file.relative_to(path).as_posix()}")
+        else:
+            client.upload_file(str(path), self.bucket, key)
+
+    def reading(self, *parts: str) -> Path:
+        client = self.s3.get_client()
+        local = self.path(*parts)
+        key = self._key(local)
+        objects = self._list(client, key)
+        exact = [o for o in objects if o["Key"] == key]
+        if exact:
+            self._fetch_file(client, exact[0], local)
+            return local
+        inside = [o for o in objects if o["Key"].startswith(key + "/")]
+        if not inside:
+            raise FileNotFoundError(f"{self.location(*parts)}: no such artifact in the bucket; "
+                                    "materialize the asset that writes it first")
+        if not all(self._current(o, local / o["Key"][len(key) + 1:]) for o in inside) or \
+                len(inside) != sum(1 for f in local.rglob("*") if f.is_file()):
+            with atomic_path(local) as temporary:
+                for item in inside:
+                    self._download(client, item["Key"], temporary / item["Key"][len(key) + 1:])
+        return local
+
+    def existing_shard_files(self) -> dict[str, Path]:
+        client = self.s3.get_client()
+        found = {}
+        for item in self._list(client, self._key(self.path("shards")) + "/shard-"):
+            name = item["Key"].rsplit("/", 1)[-1]
+            if name.endswith(".parquet"):
+                found[name.removesuffix(".parquet")] = self.reading("shards", name)
+                self.reading("shards", name.replace(".parquet", ".json"))
+        return dict(sorted(found.items()))
+
+    def _list(self, client, prefix: str) -> list[dict]:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                 Prefix=prefix)
+        return [item for page in pages for item in page.get("Contents", [])]
+
+    @staticmethod
+    def _current(item: dict, local: Path) -> bool:
+        return (local.is_file() and local.stat().st_size == item["Size"]
+                and local.stat().st_mtime >= item["LastModified"].timestamp())
+
+    def _fetch_file(self, client, item: dict, local: Path) -> None:
+        if not self._current(item, local):
+            with atomic_path(local) as temporary:
+                self._download(client, item["Key"], temporary)
+
+    def _download(self, client, key: str, local: Path) -> None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(self.bucket, key, str(local))
