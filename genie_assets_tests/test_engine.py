@@ -28,6 +28,24 @@ def test_default_engine_reproduces_published_dream4_figures(network):
     assert scores["auroc"] == pytest.approx(auroc, abs=0.02)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["RF", "ET"])
+@pytest.mark.parametrize("network", [1, 2, 3])
+def test_fast_engine_is_as_accurate_as_the_reference(network, method):
+    """The fast engine's network scores as scikit-learn's does (1,000 trees each, ±0.01).
+
+    About 4 core-minutes per case for the reference engine: run with `make test-slow`.
+    """
+    expression_path, gold_path = dream4_paths(network)
+    expression, gold = read_expression(expression_path), read_gold_standard(gold_path)
+    scores = {engine: score_network(genie3(expression, method=method, engine=engine, n_jobs=-1),
+                                    gold)
+              for engine in ("fast", "reference")}
+    print(f"DREAM4 network {network} {method}: {scores}")
+    assert scores["fast"]["aupr"] == pytest.approx(scores["reference"]["aupr"], abs=0.01)
+    assert scores["fast"]["auroc"] == pytest.approx(scores["reference"]["auroc"], abs=0.01)
+
+
 def test_edge_table_has_one_row_per_pair_without_self_edges(dream4_1):
     expression, _ = dream4_1
     regulators = list(expression.columns[:10])

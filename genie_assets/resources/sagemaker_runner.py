@@ -6,7 +6,8 @@ PipesS3MessageReader), starts the job with the bootstrap variables in its enviro
 to the end, stops it if the Dagster run is interrupted, and fails the partition with SageMaker's
 FailureReason. The job runs the same shard program as the local runner: its code arrives as the
 `code` channel (a source tarball the training toolkit installs and runs), its inputs as the
-`expression` channel.
+`expression` channel. Each of the job's hosts uploads its own output under the job's prefix;
+each host's CloudWatch log stream is forwarded to the step's stdout.
 """
 
 import hashlib

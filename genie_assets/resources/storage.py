@@ -143,13 +143,16 @@ class S3ArtifactStore(ArtifactStore):
 
     def existing_shard_files(self) -> dict[str, Path]:
         client = self.s3.get_client()
+        names = {item["Key"].rsplit("/", 1)[-1]
+                 for item in self._list(client, self._key(self.path("shards")) + "/shard-")}
+        # A shard counts once its report is there too: the report is written last.
+        complete = sorted(n.removesuffix(".parquet") for n in names
+                          if n.endswith(".parquet") and n.replace(".parquet", ".json") in names)
         found = {}
-        for item in self._list(client, self._key(self.path("shards")) + "/shard-"):
-            name = item["Key"].rsplit("/", 1)[-1]
-            if name.endswith(".parquet"):
-                found[name.removesuffix(".parquet")] = self.reading("shards", name)
-                self.reading("shards", name.replace(".parquet", ".json"))
-        return dict(sorted(found.items()))
+        for key in complete:
+            found[key] = self.reading("shards", f"{key}.parquet")
+            self.reading("shards", f"{key}.json")
+        return found
 
     def _list(self, client, prefix: str) -> list[dict]:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
