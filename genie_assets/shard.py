@@ -214,8 +214,7 @@ def upload_files(s3_uri: str, files: list[Path]) -> None:
         s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{path.name}")
 
 
-def combine_host_outputs(partition_key: str, parts: list[tuple[Path, dict]], output: Path
-                         ) -> dict[str, Any]:
+def combine_host_outputs(parts: list[tuple[Path, dict]], output: Path) -> dict[str, Any]:
     """One shard file from the files of a job's hosts, with one report for the whole shard.
 
     The shard's compute time is its slowest host's and its cores all hosts' cores, so

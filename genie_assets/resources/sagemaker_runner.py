@@ -254,25 +254,24 @@ class SageMakerShardRunner(ShardRunner):
             if status != "Completed":
                 raise ShardError(f"{partition_key} failed: SageMaker training job {name} ended "
                                  f"{status}: {description.get('FailureReason', 'no reason given')}")
-            facts = self._collect_outputs(s3, store, partition_key, host_outputs)
-            facts["model_artifacts"] = description.get("ModelArtifacts", {}).get(
-                "S3ModelArtifacts", "")
+            shard = self._collect_outputs(s3, store, partition_key, host_outputs)
         billable = float(description.get("BillableTimeInSeconds") or 0.0)
         cost = cost_usd(self.instance_type, self.instance_count, billable)
-        facts.update({
+        facts = {
             "runner": "sagemaker", "job_name": name, "job_arn": job.training_job_arn,
             "instance_type": self.instance_type, "instance_count": self.instance_count,
             "billable_seconds": billable, "managed_spot": self.use_spot,
             "wall_seconds": round(time.perf_counter() - started, 3),
+            "host_outputs": f"s3://{self.bucket}/{host_outputs}/",
+            "model_artifacts": description.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
             **({"estimated_cost_usd": cost} if cost is not None else {}),
-        })
-        report_path = store.shard_file(partition_key).with_suffix(".json")
-        store.put_text(report_path, json.dumps({**json.loads(report_path.read_text()), **facts},
-                                               indent=2))
+        }
+        # The report goes last: it marks the shard complete.
+        store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+                       json.dumps({**shard, **facts}, indent=2))
         result = pipes_session.get_results()
         reported = dict(result[0].metadata or {}) if result else {}
         # algo-1 reported its own part; with several hosts the shard's figures are the sum.
-        shard = json.loads(report_path.read_text())
         reported.update({key: shard[key] for key in SHARD_TOTALS})
         return MaterializeResult(metadata={**reported, **facts})
 
@@ -301,7 +300,8 @@ class SageMakerShardRunner(ShardRunner):
 
     def _collect_outputs(self, s3, store: ArtifactStore, partition_key: str,
                          host_outputs: str) -> dict:
-        """Every host's files, as one shard file in the store under its final name."""
+        """Every host's files, as one shard file in the store under its final name; returns
+        the shard's report."""
         hosts = self.hosts()
         with tempfile.TemporaryDirectory() as scratch:
             parts = []
@@ -323,8 +323,6 @@ class SageMakerShardRunner(ShardRunner):
                 store.put_file(parts[0][0], store.shard_file(partition_key))
             else:
                 combined = Path(scratch) / f"{partition_key}.parquet"
-                shard = combine_host_outputs(partition_key, parts, combined)
+                shard = combine_host_outputs(parts, combined)
                 store.put_file(combined, store.shard_file(partition_key))
-            store.put_text(store.shard_file(partition_key).with_suffix(".json"),
-                           json.dumps(shard, indent=2))
-        return {"host_outputs": f"s3://{self.bucket}/{host_outputs}/"}
+        return shard
