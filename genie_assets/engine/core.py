@@ -150,12 +150,11 @@ def edges_frame(regulators, targets, results, regulator_row) -> pd.DataFrame:
 def _fast_importances(regulator_values: np.ndarray, params: Genie3Params):
     from genie_assets.engine import fast
 
-    ranks, n_distinct = fast.dense_ranks(regulator_values)
-    n_ranks = int(max(n_distinct.max(initial=1), 1))
+    ranked = fast.rank_regulators(regulator_values)
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         return fast.forest_importances(
-            regulator_values, ranks, n_ranks, inputs, y, params.n_trees,
+            *ranked, inputs, y, params.n_trees,
             params.n_candidates_per_node(len(inputs)), params.method == "ET", seed,
         )
 

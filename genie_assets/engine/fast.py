@@ -4,44 +4,80 @@ What it exploits that a generic forest library cannot:
 - Only the importances are wanted, so no tree is stored: each node's impurity decrease is added
   to its regulator's importance as the tree grows, and the tree is forgotten.
 - The regulator matrix is shared by every target and every tree, so each regulator's values are
-  turned into dense ranks once per dataset. A node then orders its samples by a regulator in
-  linear time (a counting pass over a bitmap of ranks) instead of sorting them, which is where a
-  generic random forest spends most of its time.
+  turned into dense ranks once per dataset, stored in the narrowest integer type that holds them
+  (one byte for count data, which keeps a 5,000-gene single-cell matrix in cache). A node then
+  orders its samples by a regulator with a counting pass over per-rank accumulators instead of
+  sorting them, which is where a generic random forest spends most of its time.
 - The weighted impurity decrease needs no sum of squares: for a split of a node with weight W
-  and weighted target sum S into (wL, sL) and (wR, sR) it is sL²/wL + sR²/wR - S²/W.
+  and weighted target sum S into (wL, sL) and (wR, sR) it is sL²/wL + sR²/wR - S²/W, and as
+  bootstrap weights are whole numbers, 1/w comes from a table.
+- Samples stay in ascending order inside every node (the partition is stable), so reading a
+  regulator's ranks for a node walks memory forwards.
 
 Node splitting follows scikit-learn's BestSplitter (RF) and RandomSplitter (ET): the same rule
 for drawing K candidate regulators while skipping constant ones, the same stopping rules, and
 importances as unnormalised weighted impurity decrease divided by the root weight. Random numbers
 come from a per-target xorshift64* stream, so a target's result does not depend on threads.
+
+Indices into the hot arrays are unsigned where they can be (sample numbers, ranks): numba
+guards every signed index against negative wrap-around, which at this loop size is a tenth of
+the time. The tree grower is compiled without numba's reference counting (`_nrt=False`; it
+allocates nothing). With it, every inlined helper that takes arrays paid atomic increments and
+decrements per call, which cost more than the split search itself at small nodes.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # Values closer than this are one value, as in scikit-learn's splitters.
 FEATURE_THRESHOLD = 1e-7
 EPSILON = np.finfo(np.float64).eps
-# Nodes with at most this many samples sort by insertion; larger ones use the rank bitmap.
-SMALL_NODE = 24
+# Nodes with at most this many samples order them by counting comparisons (m², branch-free);
+# larger ones scatter into per-rank accumulators.
+SMALL_NODE = 16
+# A node whose ranks span at most this many times its size scans every rank in the span;
+# a sparser one first lists its ranks through a bitmap.
+DENSE_SPAN = 2
+# Extra-trees thresholds are drawn on values; with this many distinct values or fewer per
+# regulator they are looked up from the ranks (cache-friendly), beyond it read from the matrix.
+FEW_LEVELS = 256
 
-def dense_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the dense rank of each value (ties share a rank) and the number of distinct ranks."""
+
+class RankedRegulators(NamedTuple):
+    """The regulator matrix prepared once per dataset for every target and tree."""
+
+    values: np.ndarray  # regulators × samples, float64
+    ranks: np.ndarray  # regulators × samples, dense ranks in uint8 / uint16 / int32
+    levels: np.ndarray  # each regulator's distinct values, concatenated (few-level data only)
+    level_offsets: np.ndarray  # where each regulator's levels start in `levels`
+    n_ranks: int  # the most distinct values of any regulator
+
+
+def rank_regulators(values: np.ndarray) -> RankedRegulators:
+    """Dense ranks per regulator (values closer than FEATURE_THRESHOLD share a rank)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
     n_rows, n_cols = values.shape
     ranks = np.empty((n_rows, n_cols), dtype=np.int32)
-    n_distinct = np.empty(n_rows, dtype=np.int64)
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    levels = []
     for row in range(n_rows):
         order = np.argsort(values[row], kind="stable")
         sorted_values = values[row][order]
         new_value = np.empty(n_cols, dtype=bool)
-        new_value[0] = True
+        new_value[:1] = True
         new_value[1:] = sorted_values[1:] > sorted_values[:-1] + FEATURE_THRESHOLD
-        rank_in_order = np.cumsum(new_value) - 1
-        ranks[row, order] = rank_in_order
-        n_distinct[row] = rank_in_order[-1] + 1 if n_cols else 0
-    return ranks, n_distinct
+        ranks[row, order] = np.cumsum(new_value) - 1
+        levels.append(sorted_values[new_value])
+        offsets[row + 1] = offsets[row] + len(levels[-1])
+    n_ranks = int(max(np.diff(offsets).max(initial=1), 1))
+    dtype = np.uint8 if n_ranks <= 256 else np.uint16 if n_ranks <= 65536 else np.int32
+    level_values = np.concatenate(levels) if n_ranks <= FEW_LEVELS and levels else np.empty(0)
+    return RankedRegulators(values, ranks.astype(dtype), level_values, offsets, n_ranks)
 
 
 @njit(inline="always")
@@ -66,7 +102,7 @@ def _randint(state, low, high):
     return value if value < high else high - 1
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _seed_state(seed):
     # splitmix64 spreads nearby seeds over the whole state space.
     z = np.uint64(seed) + np.uint64(0x9E3779B97F4A7C15)
@@ -79,23 +115,15 @@ def _seed_state(seed):
 
 
 @njit(inline="always")
-def _lowest_bit_index(bit, table):
-    # De Bruijn multiplication: the index of the single set bit in `bit`.
-    return table[(bit * np.uint64(0x03F79D71B4CB0A89)) >> np.uint64(58)]
-
-
-@njit(inline="always")
-def _best_rank_split(ranks, row, samples, start, m, node_w, node_s, total_w, total_s,
-                     acc_w, acc_s, bitmap, keys, unsorted, inverse, table):
+def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
+                counts, sums, bitmap, order, keys, unsorted, inverse):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
-    node_w/node_s hold the node's sample weights and weighted targets, gathered once per node.
-    Weights are whole numbers (bootstrap counts), so 1/w comes from the `inverse` table instead
-    of a division. Returns (proxy gain sL²/wL + sR²/wR, threshold rank, is_constant).
+    node_n/node_s hold the node's bootstrap counts and weighted targets. Returns (proxy gain
+    sL²/nL + sR²/nR, the highest rank that goes left, is_constant). The per-rank accumulators
+    (counts, sums, bitmap) are left zeroed for the next call.
     """
     best = -np.inf
-    best_rank = -1
-    total_n = np.int64(total_w + 0.5)
     if m <= SMALL_NODE:
         # Sort (rank, position) packed in one integer by counting, for each key, the keys
         # below it: m² branch-free comparisons beat a mispredicted insertion sort at this size.
@@ -106,167 +134,245 @@ def _best_rank_split(ranks, row, samples, start, m, node_w, node_s, total_w, tot
             below = 0
             for j in range(m):
                 below += unsorted[j] < key
-            keys[below] = key
+            keys[np.uint64(below)] = key
         if (keys[0] >> 8) == (keys[m - 1] >> 8):
-            return best, best_rank, True
-        left_w = 0.0
+            return best, -1, True
+        best_rank = -1
+        left_n = 0
         left_s = 0.0
         for i in range(m - 1):
             key = keys[i]
-            position = key & 255
-            left_w += node_w[position]
+            position = np.uint64(key & 255)
+            left_n += node_n[position]
             left_s += node_s[position]
             if (keys[i + 1] >> 8) == (key >> 8):
                 continue
-            left_n = np.int64(left_w + 0.5)
             right_s = total_s - left_s
-            proxy = left_s * left_s * inverse[left_n] + right_s * right_s * inverse[total_n - left_n]
+            proxy = (left_s * left_s * inverse[np.uint64(left_n)]
+                     + right_s * right_s * inverse[np.uint64(total_n - left_n)])
             if proxy > best:
                 best = proxy
                 best_rank = key >> 8
         return best, best_rank, False
 
-    low_word = bitmap.shape[0]
-    high_word = -1
+    low = np.int64(1) << 40
+    high = np.int64(-1)
+    for i in range(m):
+        r = ranks[row, samples[start + i]]
+        counts[r] += node_n[i]
+        sums[r] += node_s[i]
+        low = min(low, r)
+        high = max(high, r)
+    if low == high:
+        counts[low] = 0
+        sums[low] = 0.0
+        return best, -1, True
+    best_rank = low
+    left_n = 0
+    left_s = 0.0
+    if high - low <= DENSE_SPAN * m:
+        # An empty rank repeats the previous split's gain, which never beats it.
+        for r in range(low, high):
+            u = np.uint32(r)
+            left_n += counts[u]
+            left_s += sums[u]
+            counts[u] = 0
+            sums[u] = 0.0
+            right_s = total_s - left_s
+            proxy = (left_s * left_s * inverse[np.uint64(left_n)]
+                     + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+            if proxy > best:
+                best = proxy
+                best_rank = r
+        counts[high] = 0
+        sums[high] = 0.0
+        return best, best_rank, False
+
     for i in range(m):
         r = np.int64(ranks[row, samples[start + i]])
-        word = r >> 6
-        bitmap[word] |= np.uint64(1) << np.uint64(r & 63)
-        acc_w[r] += node_w[i]
-        acc_s[r] += node_s[i]
-        low_word = min(low_word, word)
-        high_word = max(high_word, word)
-    # A constant regulator sets exactly one bit.
-    first = bitmap[low_word]
-    if low_word == high_word and (first & (first - np.uint64(1))) == np.uint64(0):
-        r = low_word * 64 + _lowest_bit_index(first, table)
-        acc_w[r] = 0.0
-        acc_s[r] = 0.0
-        bitmap[low_word] = np.uint64(0)
-        return best, best_rank, True
-    left_w = 0.0
-    left_s = 0.0
-    previous = -1
-    for word_index in range(low_word, high_word + 1):
-        word = bitmap[word_index]
-        bitmap[word_index] = np.uint64(0)
+        bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
+    n_present = 0
+    for w in range(low >> 6, (high >> 6) + 1):
+        word = bitmap[w]
+        bitmap[w] = np.uint64(0)
+        base = w << 6
         while word != np.uint64(0):
-            bit = word & (~word + np.uint64(1))
-            word ^= bit
-            r = word_index * 64 + _lowest_bit_index(bit, table)
-            if previous >= 0:
-                left_n = np.int64(left_w + 0.5)
-                right_s = total_s - left_s
-                proxy = (left_s * left_s * inverse[left_n]
-                         + right_s * right_s * inverse[total_n - left_n])
-                if proxy > best:
-                    best = proxy
-                    best_rank = previous
-            left_w += acc_w[r]
-            left_s += acc_s[r]
-            acc_w[r] = 0.0
-            acc_s[r] = 0.0
-            previous = r
+            order[n_present] = base + np.int64(trailing_zeros(word))
+            n_present += 1
+            word &= word - np.uint64(1)
+    for k in range(n_present - 1):
+        r = order[k]
+        left_n += counts[r]
+        left_s += sums[r]
+        counts[r] = 0
+        sums[r] = 0.0
+        right_s = total_s - left_s
+        proxy = (left_s * left_s * inverse[np.uint64(left_n)]
+                 + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+        if proxy > best:
+            best = proxy
+            best_rank = r
+    counts[high] = 0
+    sums[high] = 0.0
     return best, best_rank, False
 
 
 @njit(inline="always")
-def _random_split(values, row, samples, start, m, node_w, node_s, total_w, total_s,
-                  node_values, inverse, state):
+def _random_split(ranks, values, levels, level_offsets, few_levels, row, samples, start, m,
+                  node_s, total_n, total_s, node_values, inverse, state):
     """Extra-trees split: one uniform threshold between the node's min and max of a regulator.
 
     Returns (proxy gain, threshold, is_constant).
     """
     low = np.inf
     high = -np.inf
-    for i in range(m):
-        v = values[row, samples[start + i]]
-        node_values[i] = v
-        low = min(low, v)
-        high = max(high, v)
+    if few_levels:
+        base = level_offsets[row]
+        for i in range(m):
+            v = levels[base + np.int64(ranks[row, samples[start + i]])]
+            node_values[i] = v
+            low = min(low, v)
+            high = max(high, v)
+    else:
+        for i in range(m):
+            v = values[row, samples[start + i]]
+            node_values[i] = v
+            low = min(low, v)
+            high = max(high, v)
     if high <= low + FEATURE_THRESHOLD:
         return -np.inf, 0.0, True
     threshold = low + _uniform(state) * (high - low)
     if threshold == high:
         threshold = low
-    left_w = 0.0
+    left_n = 0
     left_s = 0.0
     for i in range(m):
-        if node_values[i] <= threshold:
-            left_w += node_w[i]
-            left_s += node_s[i]
-    left_n = np.int64(left_w + 0.5)
-    total_n = np.int64(total_w + 0.5)
-    if left_n <= 0 or left_n >= total_n:
-        return -np.inf, threshold, False
+        # Extra-trees weights are all 1 (no bootstrap): counting keeps the loop branch-free.
+        goes_left = node_values[i] <= threshold
+        left_n += np.int64(goes_left)
+        left_s += node_s[i] * goes_left
     right_s = total_s - left_s
-    proxy = left_s * left_s * inverse[left_n] + right_s * right_s * inverse[total_n - left_n]
+    proxy = (left_s * left_s * inverse[np.uint64(left_n)]
+             + right_s * right_s * inverse[np.uint64(total_n - left_n)])
     return proxy, threshold, False
 
 
-@njit(nogil=True, cache=True)
-def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
-                       extra_trees, seed):
-    """Importances of the regulators `inputs` (rows of `values`/`ranks`) for one target `y`.
+@njit(inline="always")
+def _level_rank(levels, level_offsets, row, threshold):
+    """The highest rank of `row` whose value is at most `threshold`."""
+    base = level_offsets[row]
+    low = np.int64(0)
+    high = level_offsets[row + 1] - base
+    while high - low > 1:
+        middle = (low + high) >> 1
+        if levels[base + middle] <= threshold:
+            low = middle
+        else:
+            high = middle
+    return low
 
-    values, ranks: regulators × samples. Returns an array aligned with `inputs`: impurity
+
+@njit(inline="always")
+def _partition_by_rank(ranks, row, cut, samples, start, end, spill):
+    """Stable, branch-free: samples with rank <= cut first. Returns where the right part starts."""
+    left = start
+    n_right = 0
+    for i in range(start, end):
+        s = samples[i]
+        goes_left = np.int64(ranks[row, s]) <= cut
+        samples[left] = s
+        spill[n_right] = s
+        left += goes_left
+        n_right += 1 - goes_left
+    for j in range(n_right):
+        samples[left + j] = spill[j]
+    return left
+
+
+@njit(inline="always")
+def _partition_by_value(values, row, threshold, samples, start, end, spill):
+    left = start
+    n_right = 0
+    for i in range(start, end):
+        s = samples[i]
+        goes_left = values[row, s] <= threshold
+        samples[left] = s
+        spill[n_right] = s
+        left += goes_left
+        n_right += 1 - goes_left
+    for j in range(n_right):
+        samples[left + j] = spill[j]
+    return left
+
+
+@njit(nogil=True, cache=True)
+def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y, n_trees,
+                       n_candidates, extra_trees, seed):
+    """Importances of the regulators `inputs` (rows of the ranked matrix) for one target `y`.
+
+    Takes the fields of a RankedRegulators. Returns an array aligned with `inputs`: impurity
     decrease of each regulator, summed over its splits, divided by the root weight, averaged
     over n_trees trees (scikit-learn's compute_feature_importances(normalize=False)).
     """
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
-    table = np.empty(64, dtype=np.int64)
-    for i in range(64):
-        table[(((np.uint64(1) << np.uint64(i)) * np.uint64(0x03F79D71B4CB0A89))
-               >> np.uint64(58))] = i
-    state = _seed_state(seed)
-
     importance = np.zeros(n_inputs, dtype=np.float64)
-    tree_importance = np.zeros(n_inputs, dtype=np.float64)
-    counts = np.zeros(n_samples, dtype=np.float64)
-    weight = np.zeros(n_samples, dtype=np.float64)
-    wy = np.zeros(n_samples, dtype=np.float64)
-    samples = np.empty(n_samples, dtype=np.int64)
-    features = np.empty(n_inputs, dtype=np.int64)
-    constant_features = np.empty(n_inputs, dtype=np.int64)
-    acc_w = np.zeros(n_ranks, dtype=np.float64)
-    acc_s = np.zeros(n_ranks, dtype=np.float64)
-    bitmap = np.zeros((n_ranks + 63) // 64, dtype=np.uint64)
-    keys = np.empty(SMALL_NODE + 1, dtype=np.int64)
-    unsorted = np.empty(SMALL_NODE + 1, dtype=np.int64)
-    node_w = np.empty(n_samples, dtype=np.float64)
-    node_s = np.empty(n_samples, dtype=np.float64)
-    node_values = np.empty(n_samples, dtype=np.float64)
-    # Weights are bootstrap counts, so every weight sum is a whole number in [0, n_samples].
     inverse = np.zeros(n_samples + 1, dtype=np.float64)
     for k in range(1, n_samples + 1):
         inverse[k] = 1.0 / k
-    # Depth-first stack of (start, end, known constant features).
-    stack = np.empty((n_samples + 2, 3), dtype=np.int64)
+    few_levels = n_ranks <= FEW_LEVELS and levels.shape[0] > 0
+    _grow_forest(
+        values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates, extra_trees,
+        few_levels, _seed_state(seed), inverse, importance,
+        np.zeros(n_inputs, dtype=np.float64),  # tree_importance
+        np.zeros(n_samples, dtype=np.int64),  # weight
+        np.zeros(n_samples, dtype=np.float64),  # weighted_y
+        np.empty(n_samples, dtype=np.uint32),  # samples
+        np.empty(n_samples, dtype=np.uint32),  # spill
+        np.empty(n_inputs, dtype=np.int64),  # features
+        np.empty(n_inputs, dtype=np.int64),  # constant_features
+        np.zeros(n_ranks, dtype=np.int64),  # counts
+        np.zeros(n_ranks, dtype=np.float64),  # sums
+        np.empty(n_ranks, dtype=np.uint32),  # order
+        np.zeros((n_ranks + 63) // 64, dtype=np.uint64),  # bitmap
+        np.empty(SMALL_NODE + 1, dtype=np.int64),  # keys
+        np.empty(SMALL_NODE + 1, dtype=np.int64),  # unsorted
+        np.empty(n_samples, dtype=np.int64),  # node_n
+        np.empty(n_samples, dtype=np.float64),  # node_s
+        np.empty(n_samples, dtype=np.float64),  # node_values
+        np.empty((n_samples + 2, 3), dtype=np.int64),  # stack
+    )
+    return importance
 
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates,
+                 extra_trees, few_levels, state, inverse, importance, tree_importance, weight,
+                 weighted_y, samples, spill, features, constant_features, counts, sums, order,
+                 bitmap, keys, unsorted, node_n, node_s, node_values, stack):
+    n_samples = y.shape[0]
+    n_inputs = inputs.shape[0]
     for _tree in range(n_trees):
         # Bootstrap (RF) as integer weights on the distinct drawn samples; ET uses all samples.
         if extra_trees:
             for s in range(n_samples):
-                counts[s] = 1.0
+                weight[s] = 1
         else:
-            counts[:] = 0.0
             for _ in range(n_samples):
-                counts[_randint(state, 0, n_samples)] += 1.0
+                weight[_randint(state, 0, n_samples)] += 1
         n_node = 0
         for s in range(n_samples):
-            if counts[s] > 0.0:
+            if weight[s] > 0:
                 samples[n_node] = s
-                weight[s] = counts[s]
-                wy[s] = counts[s] * y[s]
+                weighted_y[s] = weight[s] * y[s]
                 n_node += 1
         for f in range(n_inputs):
             features[f] = f
             constant_features[f] = f
-        tree_importance[:] = 0.0
+            tree_importance[f] = 0.0
         root_weight = 0.0
 
-        top = 0
+        # Depth-first stack of (start, end, known constant features).
         stack[0, 0] = 0
         stack[0, 1] = n_node
         stack[0, 2] = 0
@@ -276,20 +382,21 @@ def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
             start = stack[top, 0]
             end = stack[top, 1]
             n_known_constants = stack[top, 2]
-            total_w = 0.0
+            m = end - start
+            total_n = 0
             total_s = 0.0
             total_q = 0.0
-            m = end - start
             for i in range(m):
                 s = samples[start + i]
-                node_w[i] = weight[s]
-                node_s[i] = wy[s]
-                total_w += weight[s]
-                total_s += wy[s]
-                total_q += wy[s] * y[s]
+                node_n[i] = weight[s]
+                node_s[i] = weighted_y[s]
+                total_n += weight[s]
+                total_s += weighted_y[s]
+                total_q += weighted_y[s] * y[s]
+            total_w = float(total_n)
             if start == 0 and end == n_node:
                 root_weight = total_w
-            if end - start < 2:
+            if m < 2:
                 continue
             mean = total_s / total_w
             if total_q / total_w - mean * mean <= EPSILON:
@@ -306,13 +413,10 @@ def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
                     f_j = _randint(state, low, n_inputs)
                     current = features[f_j]
                     row = inputs[current]
-                    if extra_trees:
-                        separable = abs(values[row, s0] - values[row, s1]) > FEATURE_THRESHOLD
-                    else:
-                        separable = ranks[row, s0] != ranks[row, s1]
-                    if separable:
+                    if ranks[row, s0] != ranks[row, s1]:
                         tree_importance[current] += (
-                            wy[s0] * wy[s0] / weight[s0] + wy[s1] * wy[s1] / weight[s1]
+                            weighted_y[s0] * weighted_y[s0] / weight[s0]
+                            + weighted_y[s1] * weighted_y[s1] / weight[s1]
                             - total_s * total_s / total_w)
                         break
                     features[f_j] = features[low]
@@ -348,13 +452,13 @@ def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
                 row = inputs[current]
                 if extra_trees:
                     proxy, threshold, constant = _random_split(
-                        values, row, samples, start, m, node_w, node_s, total_w, total_s,
-                        node_values, inverse, state)
+                        ranks, values, levels, level_offsets, few_levels, row, samples, start,
+                        m, node_s, total_n, total_s, node_values, inverse, state)
                     rank = -1
                 else:
-                    proxy, rank, constant = _best_rank_split(
-                        ranks, row, samples, start, m, node_w, node_s, total_w, total_s,
-                        acc_w, acc_s, bitmap, keys, unsorted, inverse, table)
+                    proxy, rank, constant = _best_split(
+                        ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
+                        counts, sums, bitmap, order, keys, unsorted, inverse)
                     threshold = 0.0
                 if constant:
                     features[f_j] = features[n_total_constants]
@@ -381,22 +485,13 @@ def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
             if best_feature < 0:
                 continue
             row = inputs[best_feature]
-            # Partition samples[start:end] into left (<= threshold) and right.
-            left = start
-            right = end - 1
-            while left <= right:
-                s = samples[left]
+            if extra_trees and not few_levels:
+                middle = _partition_by_value(values, row, best_threshold, samples, start, end,
+                                             spill)
+            else:
                 if extra_trees:
-                    goes_left = values[row, s] <= best_threshold
-                else:
-                    goes_left = ranks[row, s] <= best_rank
-                if goes_left:
-                    left += 1
-                else:
-                    samples[left] = samples[right]
-                    samples[right] = s
-                    right -= 1
-            middle = left
+                    best_rank = _level_rank(levels, level_offsets, row, best_threshold)
+                middle = _partition_by_rank(ranks, row, best_rank, samples, start, end, spill)
             if middle == start or middle == end:
                 continue
             tree_importance[best_feature] += best_proxy - total_s * total_s / total_w
@@ -412,9 +507,8 @@ def forest_importances(values, ranks, n_ranks, inputs, y, n_trees, n_candidates,
         for f in range(n_inputs):
             importance[f] += tree_importance[f] / root_weight
         for s in range(n_samples):
-            weight[s] = 0.0
-            wy[s] = 0.0
+            weight[s] = 0
+            weighted_y[s] = 0.0
 
     for f in range(n_inputs):
         importance[f] /= n_trees
-    return importance

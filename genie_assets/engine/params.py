@@ -9,8 +9,8 @@ from typing import Literal, Union
 
 METHODS = ("RF", "ET")
 ENGINES = ("fast", "reference")
-# Chosen on evidence: benchmarks/engine.py measures the fast engine at more than 10x the
-# scikit-learn reference per core with the same AUPR/AUROC on DREAM4 (see README).
+# Chosen on evidence: benchmarks/engine.py measures the fast engine several times faster than
+# the scikit-learn reference per core, with the same AUPR/AUROC on DREAM4 (see README).
 DEFAULT_ENGINE = "fast"
 
 MaxFeatures = Union[Literal["sqrt", "all"], int]
