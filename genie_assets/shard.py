@@ -49,11 +49,12 @@ class ShardMemoryError(MemoryError):
 
 def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targets: int,
                         n_workers: int) -> int:
-    """Peak memory of a shard: the matrix (read, as float64, regulator copy and its ranks),
-    its edges as a frame and as Arrow, and one tree's work arrays per worker."""
-    matrix = n_samples * n_genes * 8 * 2 + n_samples * n_regulators * (8 + 4)
+    """Peak memory of a shard: the matrix (read, as float64, regulator copy and its ranks:
+    int32 while they are computed, then one or two bytes), its edges as a frame and as Arrow,
+    and one tree's work arrays per worker."""
+    matrix = n_samples * n_genes * 8 * 2 + n_samples * n_regulators * (8 + 4 + 2)
     edges = n_targets * n_regulators * (BYTES_PER_EDGE + 40)
-    per_worker = n_samples * 8 * 12 + n_regulators * 8 * 4
+    per_worker = n_samples * 8 * 14 + n_regulators * 8 * 4
     return matrix + edges + n_workers * per_worker + (300 << 20)
 
 
