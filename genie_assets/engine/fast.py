@@ -115,6 +115,14 @@ def _seed_state(seed):
 
 
 @njit(inline="always")
+def _split_proxy(left_n, left_s, total_n, total_s, inverse):
+    """sL²/nL + sR²/nR: what ranks splits of one node, as S²/W is the same for all of them."""
+    right_s = total_s - left_s
+    return (left_s * left_s * inverse[np.uint64(left_n)]
+            + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+
+
+@njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 counts, sums, bitmap, order, keys, unsorted, inverse):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
@@ -147,9 +155,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             left_s += node_s[position]
             if (keys[i + 1] >> 8) == (key >> 8):
                 continue
-            right_s = total_s - left_s
-            proxy = (left_s * left_s * inverse[np.uint64(left_n)]
-                     + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+            proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
             if proxy > best:
                 best = proxy
                 best_rank = key >> 8
@@ -178,9 +184,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             left_s += sums[u]
             counts[u] = 0
             sums[u] = 0.0
-            right_s = total_s - left_s
-            proxy = (left_s * left_s * inverse[np.uint64(left_n)]
-                     + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+            proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
             if proxy > best:
                 best = proxy
                 best_rank = r
@@ -206,9 +210,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
         left_s += sums[r]
         counts[r] = 0
         sums[r] = 0.0
-        right_s = total_s - left_s
-        proxy = (left_s * left_s * inverse[np.uint64(left_n)]
-                 + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+        proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
         if proxy > best:
             best = proxy
             best_rank = r
@@ -251,9 +253,7 @@ def _random_split(ranks, values, levels, level_offsets, few_levels, row, samples
         goes_left = node_values[i] <= threshold
         left_n += np.int64(goes_left)
         left_s += node_s[i] * goes_left
-    right_s = total_s - left_s
-    proxy = (left_s * left_s * inverse[np.uint64(left_n)]
-             + right_s * right_s * inverse[np.uint64(total_n - left_n)])
+    proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
     return proxy, threshold, False
 
 
