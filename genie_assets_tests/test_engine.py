@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genie_assets.engine import Genie3Params, genie3
+from genie_assets.engine import Genie3Params, fast, genie3
 from genie_assets.evaluation import read_gold_standard, score_network
 from genie_assets.expression import read_expression
 from genie_assets.sharding import targets_for_shard
@@ -106,6 +106,25 @@ def test_fast_engine_agrees_with_the_reference_however_values_are_stored(method,
     for target, pair in joined.groupby("target"):
         assert np.corrcoef(pair.importance_x, pair.importance_y)[0, 1] > 0.97, target
         assert pair.importance_x.sum() == pytest.approx(pair.importance_y.sum(), rel=0.05)
+
+
+@pytest.mark.parametrize("kind,n_regulators", [("continuous", 700), ("counts", 1400)])
+def test_a_rank_matrix_larger_than_the_caches_gives_the_same_importances(kind, n_regulators):
+    # Past fast.PREFETCH_BYTES the grower prefetches the next candidate's ranks; it must read
+    # exactly what the same regulators give when their matrix is small enough not to.
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(n_regulators, 800))
+    target = np.tanh(values[0]) + 0.5 * values[40] + 0.3 * rng.normal(size=800)
+    if kind == "counts":
+        values = np.log1p(rng.poisson(np.exp(values - 0.5)))
+    rows = np.arange(0, n_regulators, 20)
+    whole = fast.rank_regulators(values)
+    subset = fast.rank_regulators(values[rows])
+    assert whole.ranks.nbytes > fast.PREFETCH_BYTES >= subset.ranks.nbytes
+    prefetched, plain = (fast.forest_importances(*ranked, inputs, target, 20, 6, False, 11)
+                         for ranked, inputs in ((whole, rows), (subset, np.arange(len(rows)))))
+    assert np.array_equal(prefetched, plain)
+    assert set(np.argsort(plain)[-2:]) == {0, 2}  # rows 0 and 40 drive the target
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

@@ -13,6 +13,10 @@ What it exploits that a generic forest library cannot:
   bootstrap weights are whole numbers, 1/w comes from a table.
 - Samples stay in ascending order inside every node (the partition is stable), so reading a
   regulator's ranks for a node walks memory forwards.
+- Continuous regulators (no two samples share a value) need no accumulators: each rank's
+  sample is noted and read back while the node's ranks are listed in order.
+- A rank matrix larger than a core's cache is prefetched one candidate regulator ahead: the
+  next draw is peeked from the random stream, and its ranks load while this one is scanned.
 
 Node splitting follows scikit-learn's BestSplitter (RF) and RandomSplitter (ET): the same rule
 for drawing K candidate regulators while skipping constant ones, the same stopping rules, and
@@ -34,6 +38,8 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from genie_assets.engine.prefetch import prefetch
+
 # Values closer than this are one value, as in scikit-learn's splitters.
 FEATURE_THRESHOLD = 1e-7
 EPSILON = np.finfo(np.float64).eps
@@ -46,6 +52,10 @@ DENSE_SPAN = 2
 # Extra-trees thresholds are drawn on values; with this many distinct values or fewer per
 # regulator they are looked up from the ranks (cache-friendly), beyond it read from the matrix.
 FEW_LEVELS = 256
+# A rank matrix larger than this (a core's L2 cache, roughly) is prefetched one candidate ahead.
+PREFETCH_BYTES = 1 << 20
+# Nodes with at most this many samples prefetch each sample's rank; larger ones whole lines.
+PREFETCH_EACH = 32
 
 
 class RankedRegulators(NamedTuple):
@@ -81,25 +91,56 @@ def rank_regulators(values: np.ndarray) -> RankedRegulators:
 
 
 @njit(inline="always")
-def _next_u64(state):
-    x = state[0]
+def _xorshift(x):
     x ^= x >> np.uint64(12)
     x ^= x << np.uint64(25)
     x ^= x >> np.uint64(27)
-    state[0] = x
-    return x * np.uint64(0x2545F4914F6CDD1D)
+    return x
+
+
+@njit(inline="always")
+def _unit(x):
+    """xorshift64* output of state x as a float in [0, 1)."""
+    return np.float64((x * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * (
+        1.0 / 9007199254740992.0)
+
+
+@njit(inline="always")
+def _scale(unit, low, high):
+    value = low + np.int64(unit * (high - low))
+    return value if value < high else high - 1
 
 
 @njit(inline="always")
 def _uniform(state):
-    return np.float64(_next_u64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    state[0] = _xorshift(state[0])
+    return _unit(state[0])
 
 
 @njit(inline="always")
 def _randint(state, low, high):
     """An integer in [low, high)."""
-    value = low + np.int64(_uniform(state) * (high - low))
-    return value if value < high else high - 1
+    return _scale(_uniform(state), low, high)
+
+
+@njit(inline="always")
+def _peek_randint(state, low, high):
+    """What _randint(state, low, high) will return, without drawing it."""
+    return _scale(_unit(_xorshift(state[0])), low, high)
+
+
+@njit(inline="always")
+def _prefetch_node(ranks, row, samples, start, m):
+    """Start loading the ranks of samples[start:start+m] on `row`."""
+    if m <= PREFETCH_EACH:
+        for i in range(m):
+            prefetch(ranks, row, samples[start + i])
+    else:
+        first = np.int64(samples[start])
+        last = np.int64(samples[start + m - 1])
+        for column in range(first, last + 1, 64 // ranks.itemsize):
+            prefetch(ranks, row, column)
+        prefetch(ranks, row, last)
 
 
 @njit(cache=True)
@@ -124,12 +165,13 @@ def _split_proxy(left_n, left_s, total_n, total_s, inverse):
 
 @njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, order, keys, unsorted, inverse):
+                counts, sums, bitmap, order, keys, unsorted, inverse, distinct):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
-    node_n/node_s hold the node's bootstrap counts and weighted targets. Returns (proxy gain
-    sL²/nL + sR²/nR, the highest rank that goes left, is_constant). The per-rank accumulators
-    (counts, sums, bitmap) are left zeroed for the next call.
+    node_n/node_s hold the node's bootstrap counts and weighted targets; `distinct` says that
+    every sample has a rank of its own on this regulator. Returns (proxy gain sL²/nL + sR²/nR,
+    the highest rank that goes left, is_constant). The per-rank accumulators (counts, sums,
+    bitmap) are left zeroed for the next call.
     """
     best = -np.inf
     if m <= SMALL_NODE:
@@ -159,6 +201,37 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             if proxy > best:
                 best = proxy
                 best_rank = key >> 8
+        return best, best_rank, False
+
+    if distinct:
+        # No two samples share a rank (continuous data): note where each rank's sample sits
+        # instead of adding into accumulators, and scan while listing the node's ranks.
+        low = np.int64(1) << 40
+        high = np.int64(-1)
+        for i in range(m):
+            r = np.int64(ranks[row, samples[start + i]])
+            order[r] = i
+            bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
+            low = min(low, r)
+            high = max(high, r)
+        best_rank = low
+        left_n = 0
+        left_s = 0.0
+        for w in range(low >> 6, (high >> 6) + 1):
+            word = bitmap[w]
+            bitmap[w] = np.uint64(0)
+            base = w << 6
+            while word != np.uint64(0):
+                r = base + np.int64(trailing_zeros(word))
+                word &= word - np.uint64(1)
+                i = order[r]
+                left_n += node_n[i]
+                left_s += node_s[i]
+                if r != high:
+                    proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+                    if proxy > best:
+                        best = proxy
+                        best_rank = r
         return best, best_rank, False
 
     low = np.int64(1) << 40
@@ -321,9 +394,10 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
     for k in range(1, n_samples + 1):
         inverse[k] = 1.0 / k
     few_levels = n_ranks <= FEW_LEVELS and levels.shape[0] > 0
+    prefetching = ranks.size * ranks.itemsize > PREFETCH_BYTES
     _grow_forest(
         values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates, extra_trees,
-        few_levels, _seed_state(seed), inverse, importance,
+        few_levels, prefetching, _seed_state(seed), inverse, importance,
         np.zeros(n_inputs, dtype=np.float64),  # tree_importance
         np.zeros(n_samples, dtype=np.int64),  # weight
         np.zeros(n_samples, dtype=np.float64),  # weighted_y
@@ -333,7 +407,7 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         np.empty(n_inputs, dtype=np.int64),  # constant_features
         np.zeros(n_ranks, dtype=np.int64),  # counts
         np.zeros(n_ranks, dtype=np.float64),  # sums
-        np.empty(n_ranks, dtype=np.uint32),  # order
+        np.empty(n_ranks, dtype=np.uint32),  # order: listed ranks, or where each rank sits
         np.zeros((n_ranks + 63) // 64, dtype=np.uint64),  # bitmap
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # keys
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # unsorted
@@ -347,9 +421,10 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates,
-                 extra_trees, few_levels, state, inverse, importance, tree_importance, weight,
-                 weighted_y, samples, spill, features, constant_features, counts, sums, order,
-                 bitmap, keys, unsorted, node_n, node_s, node_values, stack):
+                 extra_trees, few_levels, prefetching, state, inverse, importance,
+                 tree_importance, weight, weighted_y, samples, spill, features,
+                 constant_features, counts, sums, order, bitmap, keys, unsorted, node_n, node_s,
+                 node_values, stack):
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     for _tree in range(n_trees):
@@ -456,9 +531,17 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                         m, node_s, total_n, total_s, node_values, inverse, state)
                     rank = -1
                 else:
+                    if prefetching and f_i - n_found_constants - 1 > n_drawn_constants:
+                        # The next draw comes from this range whether or not this candidate
+                        # is constant; a wrong guess (it was, or the draw lands on a known
+                        # constant) only wastes the hint.
+                        next_row = inputs[features[n_found_constants + _peek_randint(
+                            state, n_drawn_constants, f_i - n_found_constants - 1)]]
+                        _prefetch_node(ranks, next_row, samples, start, m)
                     proxy, rank, constant = _best_split(
                         ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                        counts, sums, bitmap, order, keys, unsorted, inverse)
+                        counts, sums, bitmap, order, keys, unsorted, inverse,
+                        level_offsets[row + 1] - level_offsets[row] == n_samples)
                     threshold = 0.0
                 if constant:
                     features[f_j] = features[n_total_constants]

@@ -1,0 +1,41 @@
+"""A software prefetch usable inside numba-compiled code (LLVM's llvm.prefetch)."""
+
+from __future__ import annotations
+
+from llvmlite import binding, ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# LLVM 15 made pointers opaque, which renamed the intrinsic's overload.
+_PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def prefetch(typingctx, array, row, column):
+    """Ask the CPU to bring array[row, column] into cache; it changes no result.
+
+    Used one regulator ahead: the next candidate's ranks are on their way while the current
+    one is scanned, which hides the cache misses of a rank matrix larger than the caches.
+    """
+    if not (isinstance(array, types.Array) and array.ndim == 2):
+        return None
+    signature = types.void(array, row, column)
+
+    def codegen(context, builder, signature, arguments):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, arguments[0])
+        indices = [context.cast(builder, value, value_type, types.intp)
+                   for value, value_type in zip(arguments[1:], signature.args[1:])]
+        pointer = cgutils.get_item_pointer(context, builder, array_type, data, indices,
+                                           wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            _PREFETCH)
+        # Arguments: address, read (0), high temporal locality (3), data cache (1).
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
