@@ -43,8 +43,11 @@ from genie_assets.engine.prefetch import prefetch
 # Values closer than this are one value, as in scikit-learn's splitters.
 FEATURE_THRESHOLD = 1e-7
 EPSILON = np.finfo(np.float64).eps
-# Nodes with at most this many samples order them by counting comparisons (m², branch-free);
-# larger ones scatter into per-rank accumulators.
+# A regulator with at most this many distinct values per sample of a node is split by adding
+# into all of its ranks' accumulators and scanning them all (count data, any node size).
+FEW_LEVELS_PER_SAMPLE = 2
+# Otherwise nodes with at most this many samples order them by counting comparisons (m²,
+# branch-free); larger ones scatter into per-rank accumulators.
 SMALL_NODE = 16
 # A node whose ranks span at most this many times its size scans every rank in the span;
 # a sparser one first lists its ranks through a bitmap.
@@ -165,15 +168,38 @@ def _split_proxy(left_n, left_s, total_n, total_s, inverse):
 
 @njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, order, keys, unsorted, inverse, distinct):
+                counts, sums, bitmap, order, keys, unsorted, inverse, n_levels):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
-    node_n/node_s hold the node's bootstrap counts and weighted targets; `distinct` says that
-    every sample has a rank of its own on this regulator. Returns (proxy gain sL²/nL + sR²/nR,
+    node_n/node_s hold the node's bootstrap counts and weighted targets; n_levels is how many
+    distinct values the regulator has over all samples. Returns (proxy gain sL²/nL + sR²/nR,
     the highest rank that goes left, is_constant). The per-rank accumulators (counts, sums,
     bitmap) are left zeroed for the next call.
     """
     best = -np.inf
+    if n_levels <= FEW_LEVELS_PER_SAMPLE * m:
+        # Few values (counts): add into every rank's accumulators and scan all of them; no
+        # need to track the node's range, and cheaper than sorting even a small node.
+        for i in range(m):
+            r = ranks[row, samples[start + i]]
+            counts[r] += node_n[i]
+            sums[r] += node_s[i]
+        best_rank = -1
+        left_n = 0
+        left_s = 0.0
+        for r in range(n_levels):
+            u = np.uint32(r)
+            left_n += counts[u]
+            left_s += sums[u]
+            counts[u] = 0
+            sums[u] = 0.0
+            if 0 < left_n < total_n:
+                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+                if proxy > best:
+                    best = proxy
+                    best_rank = r
+        return best, best_rank, best_rank < 0
+
     if m <= SMALL_NODE:
         # Sort (rank, position) packed in one integer by counting, for each key, the keys
         # below it: m² branch-free comparisons beat a mispredicted insertion sort at this size.
@@ -203,7 +229,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 best_rank = key >> 8
         return best, best_rank, False
 
-    if distinct:
+    if n_levels == ranks.shape[1]:
         # No two samples share a rank (continuous data): note where each rank's sample sits
         # instead of adding into accumulators, and scan while listing the node's ranks.
         low = np.int64(1) << 40
@@ -541,7 +567,7 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                     proxy, rank, constant = _best_split(
                         ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                         counts, sums, bitmap, order, keys, unsorted, inverse,
-                        level_offsets[row + 1] - level_offsets[row] == n_samples)
+                        level_offsets[row + 1] - level_offsets[row])
                     threshold = 0.0
                 if constant:
                     features[f_j] = features[n_total_constants]
