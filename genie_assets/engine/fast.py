@@ -168,7 +168,7 @@ def _split_proxy(left_n, left_s, total_n, total_s, inverse):
 
 @njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, order, keys, unsorted, inverse, n_levels):
+                counts, sums, bitmap, rank_sample, keys, unsorted, inverse, n_levels):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
     node_n/node_s hold the node's bootstrap counts and weighted targets; n_levels is how many
@@ -229,92 +229,74 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 best_rank = key >> 8
         return best, best_rank, False
 
-    if n_levels == ranks.shape[1]:
-        # No two samples share a rank (continuous data): note where each rank's sample sits
-        # instead of adding into accumulators, and scan while listing the node's ranks.
-        low = np.int64(1) << 40
-        high = np.int64(-1)
+    # No two samples share a rank (continuous data): note where each rank's sample sits
+    # instead of adding into accumulators. (LLVM specialises the scan below for either case.)
+    distinct = n_levels == ranks.shape[1]
+    low = np.int64(1) << 40
+    high = np.int64(-1)
+    left_n = 0
+    left_s = 0.0
+    if distinct:
         for i in range(m):
             r = np.int64(ranks[row, samples[start + i]])
-            order[r] = i
+            rank_sample[r] = i
             bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
             low = min(low, r)
             high = max(high, r)
         best_rank = low
-        left_n = 0
-        left_s = 0.0
-        for w in range(low >> 6, (high >> 6) + 1):
-            word = bitmap[w]
-            bitmap[w] = np.uint64(0)
-            base = w << 6
-            while word != np.uint64(0):
-                r = base + np.int64(trailing_zeros(word))
-                word &= word - np.uint64(1)
-                i = order[r]
-                left_n += node_n[i]
-                left_s += node_s[i]
-                if r != high:
-                    proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-                    if proxy > best:
-                        best = proxy
-                        best_rank = r
-        return best, best_rank, False
+    else:
+        for i in range(m):
+            r = ranks[row, samples[start + i]]
+            counts[r] += node_n[i]
+            sums[r] += node_s[i]
+            low = min(low, r)
+            high = max(high, r)
+        if low == high:
+            counts[low] = 0
+            sums[low] = 0.0
+            return best, -1, True
+        best_rank = low
+        if high - low <= DENSE_SPAN * m:
+            # An empty rank repeats the previous split's gain, which never beats it.
+            for r in range(low, high):
+                u = np.uint32(r)
+                left_n += counts[u]
+                left_s += sums[u]
+                counts[u] = 0
+                sums[u] = 0.0
+                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+                if proxy > best:
+                    best = proxy
+                    best_rank = r
+            counts[high] = 0
+            sums[high] = 0.0
+            return best, best_rank, False
+        for i in range(m):
+            r = np.int64(ranks[row, samples[start + i]])
+            bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
 
-    low = np.int64(1) << 40
-    high = np.int64(-1)
-    for i in range(m):
-        r = ranks[row, samples[start + i]]
-        counts[r] += node_n[i]
-        sums[r] += node_s[i]
-        low = min(low, r)
-        high = max(high, r)
-    if low == high:
-        counts[low] = 0
-        sums[low] = 0.0
-        return best, -1, True
-    best_rank = low
-    left_n = 0
-    left_s = 0.0
-    if high - low <= DENSE_SPAN * m:
-        # An empty rank repeats the previous split's gain, which never beats it.
-        for r in range(low, high):
-            u = np.uint32(r)
-            left_n += counts[u]
-            left_s += sums[u]
-            counts[u] = 0
-            sums[u] = 0.0
-            proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-            if proxy > best:
-                best = proxy
-                best_rank = r
-        counts[high] = 0
-        sums[high] = 0.0
-        return best, best_rank, False
-
-    for i in range(m):
-        r = np.int64(ranks[row, samples[start + i]])
-        bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
-    n_present = 0
+    # A sparse span: list the node's ranks in order from the bitmap, scanning as they come.
     for w in range(low >> 6, (high >> 6) + 1):
         word = bitmap[w]
         bitmap[w] = np.uint64(0)
         base = w << 6
         while word != np.uint64(0):
-            order[n_present] = base + np.int64(trailing_zeros(word))
-            n_present += 1
+            r = base + np.int64(trailing_zeros(word))
             word &= word - np.uint64(1)
-    for k in range(n_present - 1):
-        r = order[k]
-        left_n += counts[r]
-        left_s += sums[r]
-        counts[r] = 0
-        sums[r] = 0.0
-        proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-        if proxy > best:
-            best = proxy
-            best_rank = r
-    counts[high] = 0
-    sums[high] = 0.0
+            if distinct:
+                i = rank_sample[r]
+                left_n += node_n[i]
+                left_s += node_s[i]
+            else:
+                left_n += counts[r]
+                left_s += sums[r]
+                counts[r] = 0
+                sums[r] = 0.0
+            if r != high:
+                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+                if proxy > best:
+                    best = proxy
+                    best_rank = r
     return best, best_rank, False
 
 
@@ -433,7 +415,7 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         np.empty(n_inputs, dtype=np.int64),  # constant_features
         np.zeros(n_ranks, dtype=np.int64),  # counts
         np.zeros(n_ranks, dtype=np.float64),  # sums
-        np.empty(n_ranks, dtype=np.uint32),  # order: listed ranks, or where each rank sits
+        np.empty(n_ranks, dtype=np.uint32),  # rank_sample: where each rank's sample sits in a node
         np.zeros((n_ranks + 63) // 64, dtype=np.uint64),  # bitmap
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # keys
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # unsorted
@@ -449,8 +431,8 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
 def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates,
                  extra_trees, few_levels, prefetching, state, inverse, importance,
                  tree_importance, weight, weighted_y, samples, spill, features,
-                 constant_features, counts, sums, order, bitmap, keys, unsorted, node_n, node_s,
-                 node_values, stack):
+                 constant_features, counts, sums, rank_sample, bitmap, keys, unsorted, node_n,
+                 node_s, node_values, stack):
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     for _tree in range(n_trees):
@@ -566,7 +548,7 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                         _prefetch_node(ranks, next_row, samples, start, m)
                     proxy, rank, constant = _best_split(
                         ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                        counts, sums, bitmap, order, keys, unsorted, inverse,
+                        counts, sums, bitmap, rank_sample, keys, unsorted, inverse,
                         level_offsets[row + 1] - level_offsets[row])
                     threshold = 0.0
                 if constant:
