@@ -230,7 +230,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
         return best, best_rank, False
 
     # No two samples share a rank (continuous data): note where each rank's sample sits
-    # instead of adding into accumulators. (LLVM specialises the scan below for either case.)
+    # instead of adding into accumulators, and always list the ranks from the bitmap.
     distinct = n_levels == ranks.shape[1]
     low = np.int64(1) << 40
     high = np.int64(-1)
@@ -275,7 +275,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             r = np.int64(ranks[row, samples[start + i]])
             bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
 
-    # A sparse span: list the node's ranks in order from the bitmap, scanning as they come.
+    # List the node's ranks in order from the bitmap, scanning as they come.
     for w in range(low >> 6, (high >> 6) + 1):
         word = bitmap[w]
         bitmap[w] = np.uint64(0)
