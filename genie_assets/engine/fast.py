@@ -127,12 +127,6 @@ def _randint(state, low, high):
 
 
 @njit(inline="always")
-def _peek_randint(state, low, high):
-    """What _randint(state, low, high) will return, without drawing it."""
-    return _scale(_unit(_xorshift(state[0])), low, high)
-
-
-@njit(inline="always")
 def _prefetch_node(ranks, row, samples, start, m):
     """Start loading the ranks of samples[start:start+m] on `row`."""
     if m <= PREFETCH_EACH:
@@ -144,6 +138,25 @@ def _prefetch_node(ranks, row, samples, start, m):
         for column in range(first, last + 1, 64 // ranks.itemsize):
             prefetch(ranks, row, column)
         prefetch(ranks, row, last)
+
+
+@njit(inline="always")
+def _prefetch_next_draws(ranks, inputs, features, state, low, high, n_known_constants, samples,
+                         start, m):
+    """Start loading the ranks of the next two regulators to be drawn from positions [low, high).
+
+    What is drawn next does not depend on what this node's evaluations give; a wrong guess
+    (the first draw lands on a known constant, which shifts the second) only wastes the hint.
+    """
+    x = _xorshift(state[0])
+    first = _scale(_unit(x), low, high)
+    if first >= n_known_constants:
+        _prefetch_node(ranks, inputs[features[first]], samples, start, m)
+    if high - 1 > low:
+        second = _scale(_unit(_xorshift(x)), low, high - 1)
+        if second >= n_known_constants:
+            feature = features[high - 1] if second == first else features[second]
+            _prefetch_node(ranks, inputs[feature], samples, start, m)
 
 
 @njit(cache=True)
@@ -167,6 +180,59 @@ def _split_proxy(left_n, left_s, total_n, total_s, inverse):
 
 
 @njit(inline="always")
+def _scan_every_rank(counts, sums, n_levels, total_n, total_s, inverse):
+    """Best split over ranks 0..n_levels-1 of filled accumulators, zeroing them as it goes.
+
+    Returns (proxy gain, the highest rank that goes left); rank -1 when all samples share one.
+    The scan stops at the node's highest rank: the accumulators above it are already zero.
+    """
+    best = -np.inf
+    best_rank = -1
+    left_n = 0
+    left_s = 0.0
+    for r in range(n_levels):
+        u = np.uint32(r)
+        left_n += counts[u]
+        left_s += sums[u]
+        counts[u] = 0
+        sums[u] = 0.0
+        if left_n == total_n:
+            break
+        if left_n > 0:
+            proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+            if proxy > best:
+                best = proxy
+                best_rank = r
+    return best, best_rank
+
+
+@njit(inline="always")
+def _best_splits_of_two(ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
+                        total_s, counts_a, sums_a, counts_b, sums_b, inverse, n_levels_a,
+                        n_levels_b):
+    """_best_split's few-values path for two regulators in one pass over the node.
+
+    The two regulators' accumulator updates are independent, so the core overlaps them: with
+    count data most samples land on rank 0, and one regulator's updates alone wait on each
+    other. Returns both regulators' (proxy gain, highest rank that goes left), rank -1 when
+    the regulator is constant in the node.
+    """
+    for i in range(m):
+        s = samples[start + i]
+        n = node_n[i]
+        weighted = node_s[i]
+        r_a = ranks[row_a, s]
+        r_b = ranks[row_b, s]
+        counts_a[r_a] += n
+        sums_a[r_a] += weighted
+        counts_b[r_b] += n
+        sums_b[r_b] += weighted
+    best_a, rank_a = _scan_every_rank(counts_a, sums_a, n_levels_a, total_n, total_s, inverse)
+    best_b, rank_b = _scan_every_rank(counts_b, sums_b, n_levels_b, total_n, total_s, inverse)
+    return best_a, rank_a, best_b, rank_b
+
+
+@njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 counts, sums, bitmap, rank_sample, keys, unsorted, inverse, n_levels):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
@@ -184,20 +250,7 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             r = ranks[row, samples[start + i]]
             counts[r] += node_n[i]
             sums[r] += node_s[i]
-        best_rank = -1
-        left_n = 0
-        left_s = 0.0
-        for r in range(n_levels):
-            u = np.uint32(r)
-            left_n += counts[u]
-            left_s += sums[u]
-            counts[u] = 0
-            sums[u] = 0.0
-            if 0 < left_n < total_n:
-                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-                if proxy > best:
-                    best = proxy
-                    best_rank = r
+        best, best_rank = _scan_every_rank(counts, sums, n_levels, total_n, total_s, inverse)
         return best, best_rank, best_rank < 0
 
     if m <= SMALL_NODE:
@@ -413,8 +466,11 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         np.empty(n_samples, dtype=np.uint32),  # spill
         np.empty(n_inputs, dtype=np.int64),  # features
         np.empty(n_inputs, dtype=np.int64),  # constant_features
+        np.zeros(n_inputs, dtype=np.bool_),  # found_constant: in the node being split
         np.zeros(n_ranks, dtype=np.int64),  # counts
         np.zeros(n_ranks, dtype=np.float64),  # sums
+        np.zeros(n_ranks, dtype=np.int64),  # counts_b: a second candidate's, evaluated alongside
+        np.zeros(n_ranks, dtype=np.float64),  # sums_b
         np.empty(n_ranks, dtype=np.uint32),  # rank_sample: where each rank's sample sits in a node
         np.zeros((n_ranks + 63) // 64, dtype=np.uint64),  # bitmap
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # keys
@@ -431,8 +487,8 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
 def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates,
                  extra_trees, few_levels, prefetching, state, inverse, importance,
                  tree_importance, weight, weighted_y, samples, spill, features,
-                 constant_features, counts, sums, rank_sample, bitmap, keys, unsorted, node_n,
-                 node_s, node_values, stack):
+                 constant_features, found_constant, counts, sums, counts_b, sums_b,
+                 rank_sample, bitmap, keys, unsorted, node_n, node_s, node_values, stack):
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     for _tree in range(n_trees):
@@ -507,71 +563,124 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                     low += 1
                 continue
 
-            # scikit-learn's rule for drawing K candidates: known constants are skipped, and
-            # drawing continues past K while every regulator drawn so far was constant.
+            # scikit-learn's rule for drawing K candidates: regulators are drawn without
+            # replacement, known constants are skipped but count as visited, and drawing goes
+            # on past K while every regulator drawn so far was constant. Unlike scikit-learn,
+            # a drawn regulator moves to the end whether or not it proves constant, so what is
+            # drawn does not depend on what the evaluations give, and a random forest draws a
+            # second candidate ahead when it is sure to be visited and evaluates both together.
             f_i = n_inputs
             n_drawn_constants = 0
             n_found_constants = 0
-            n_total_constants = n_known_constants
             n_visited = 0
             best_proxy = -np.inf
             best_feature = -1
             best_rank = -1
             best_threshold = 0.0
-            while f_i > n_total_constants and (
-                n_visited < n_candidates
-                or n_visited <= n_found_constants + n_drawn_constants
-            ):
-                n_visited += 1
-                f_j = _randint(state, n_drawn_constants, f_i - n_found_constants)
-                if f_j < n_known_constants:
-                    tmp = features[n_drawn_constants]
-                    features[n_drawn_constants] = features[f_j]
-                    features[f_j] = tmp
-                    n_drawn_constants += 1
-                    continue
-                f_j += n_found_constants
-                current = features[f_j]
-                row = inputs[current]
+            while True:
+                n_drawn = 0
+                feature_a = -1
+                feature_b = -1
+                while f_i > n_known_constants:
+                    if n_drawn == 0:
+                        if (n_visited >= n_candidates
+                                and n_visited > n_found_constants + n_drawn_constants):
+                            break
+                    elif extra_trees or n_visited >= n_candidates:
+                        break
+                    n_visited += 1
+                    f_j = _randint(state, n_drawn_constants, f_i)
+                    if f_j < n_known_constants:
+                        tmp = features[n_drawn_constants]
+                        features[n_drawn_constants] = features[f_j]
+                        features[f_j] = tmp
+                        n_drawn_constants += 1
+                        continue
+                    f_i -= 1
+                    current = features[f_j]
+                    features[f_j] = features[f_i]
+                    features[f_i] = current
+                    if n_drawn == 0:
+                        feature_a = current
+                    else:
+                        feature_b = current
+                    n_drawn += 1
+                    if n_drawn == 2:
+                        break
+                if n_drawn == 0:
+                    break
+
+                row_a = inputs[feature_a]
+                threshold_a = 0.0
+                proxy_b = -np.inf
+                rank_b = -1
                 if extra_trees:
-                    proxy, threshold, constant = _random_split(
-                        ranks, values, levels, level_offsets, few_levels, row, samples, start,
+                    proxy_a, threshold_a, constant_a = _random_split(
+                        ranks, values, levels, level_offsets, few_levels, row_a, samples, start,
                         m, node_s, total_n, total_s, node_values, inverse, state)
-                    rank = -1
+                    rank_a = -1
+                    constant_b = True
                 else:
-                    if prefetching and f_i - n_found_constants - 1 > n_drawn_constants:
-                        # The next draw comes from this range whether or not this candidate
-                        # is constant; a wrong guess (it was, or the draw lands on a known
-                        # constant) only wastes the hint.
-                        next_row = inputs[features[n_found_constants + _peek_randint(
-                            state, n_drawn_constants, f_i - n_found_constants - 1)]]
-                        _prefetch_node(ranks, next_row, samples, start, m)
-                    proxy, rank, constant = _best_split(
-                        ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                        counts, sums, bitmap, rank_sample, keys, unsorted, inverse,
-                        level_offsets[row + 1] - level_offsets[row])
-                    threshold = 0.0
-                if constant:
-                    features[f_j] = features[n_total_constants]
-                    features[n_total_constants] = current
+                    if prefetching:
+                        _prefetch_next_draws(ranks, inputs, features, state, n_drawn_constants,
+                                             f_i, n_known_constants, samples, start, m)
+                    n_levels_a = level_offsets[row_a + 1] - level_offsets[row_a]
+                    row_b = inputs[feature_b] if n_drawn == 2 else row_a
+                    n_levels_b = level_offsets[row_b + 1] - level_offsets[row_b]
+                    if (n_drawn == 2 and n_levels_a <= FEW_LEVELS_PER_SAMPLE * m
+                            and n_levels_b <= FEW_LEVELS_PER_SAMPLE * m):
+                        proxy_a, rank_a, proxy_b, rank_b = _best_splits_of_two(
+                            ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
+                            total_s, counts, sums, counts_b, sums_b, inverse, n_levels_a,
+                            n_levels_b)
+                        constant_a = rank_a < 0
+                        constant_b = rank_b < 0
+                    else:
+                        proxy_a = -np.inf
+                        rank_a = -1
+                        constant_a = True
+                        constant_b = True
+                        for k in range(n_drawn):
+                            proxy, rank, constant = _best_split(
+                                ranks, row_a if k == 0 else row_b, samples, start, m, node_n,
+                                node_s, total_n, total_s, counts, sums, bitmap, rank_sample,
+                                keys, unsorted, inverse, n_levels_a if k == 0 else n_levels_b)
+                            if k == 0:
+                                proxy_a, rank_a, constant_a = proxy, rank, constant
+                            else:
+                                proxy_b, rank_b, constant_b = proxy, rank, constant
+
+                # In draw order, as drawing one at a time would.
+                if constant_a:
+                    found_constant[feature_a] = True
                     n_found_constants += 1
-                    n_total_constants += 1
-                    continue
-                f_i -= 1
-                features[f_j] = features[f_i]
-                features[f_i] = current
-                if proxy > best_proxy:
-                    best_proxy = proxy
-                    best_feature = current
-                    best_rank = rank
-                    best_threshold = threshold
+                elif proxy_a > best_proxy:
+                    best_proxy = proxy_a
+                    best_feature = feature_a
+                    best_rank = rank_a
+                    best_threshold = threshold_a
+                if n_drawn == 2:
+                    if constant_b:
+                        found_constant[feature_b] = True
+                        n_found_constants += 1
+                    elif proxy_b > best_proxy:
+                        best_proxy = proxy_b
+                        best_feature = feature_b
+                        best_rank = rank_b
 
             # Restore the known constants' order for siblings and children (scikit-learn's
-            # invariant), and remember the ones found here.
+            # invariant), and move the ones found here in after them.
             for i in range(n_known_constants):
                 features[i] = constant_features[i]
-            for i in range(n_known_constants, n_known_constants + n_found_constants):
-                constant_features[i] = features[i]
+            n_total_constants = n_known_constants
+            for i in range(f_i, n_inputs):
+                current = features[i]
+                if found_constant[current]:
+                    found_constant[current] = False
+                    features[i] = features[n_total_constants]
+                    features[n_total_constants] = current
+                    constant_features[n_total_constants] = current
+                    n_total_constants += 1
 
             if best_feature < 0:
                 continue
