@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from genie_assets.engine.prefetch import prefetch
+from genie_assets.engine.intrinsics import popcount, prefetch
 
 # Values closer than this are one value, as in scikit-learn's splitters.
 FEATURE_THRESHOLD = 1e-7
@@ -59,6 +59,8 @@ FEW_LEVELS = 256
 PREFETCH_BYTES = 1 << 20
 # Nodes with at most this many samples prefetch each sample's rank; larger ones whole lines.
 PREFETCH_EACH = 32
+# Listing a bitmap writes this many of each word's bits unconditionally (see _list_ranks).
+LIST_AHEAD = 4
 
 
 class RankedRegulators(NamedTuple):
@@ -234,7 +236,7 @@ def _best_splits_of_two(ranks, row_a, row_b, samples, start, m, node_n, node_s, 
 
 @njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, rank_sample, keys, unsorted, inverse, n_levels):
+                counts, sums, bitmap, rank_sample, listed, keys, unsorted, inverse, n_levels):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
     node_n/node_s hold the node's bootstrap counts and weighted targets; n_levels is how many
@@ -328,29 +330,60 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             r = np.int64(ranks[row, samples[start + i]])
             bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
 
-    # List the node's ranks in order from the bitmap, scanning as they come.
-    for w in range(low >> 6, (high >> 6) + 1):
+    # List the node's ranks in order, then scan them. Continuous data lists exactly m ranks:
+    # bounding its loop by m rather than by the listing's count measured 3% faster.
+    n_listed = _list_ranks(bitmap, low >> 6, high >> 6, listed)
+    if distinct:
+        for t in range(m - 1):
+            r = np.int64(listed[t])
+            i = rank_sample[r]
+            left_n += node_n[i]
+            left_s += node_s[i]
+            proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+            if proxy > best:
+                best = proxy
+                best_rank = r
+        return best, best_rank, False
+    for t in range(n_listed - 1):
+        r = np.int64(listed[t])
+        left_n += counts[r]
+        left_s += sums[r]
+        counts[r] = 0
+        sums[r] = 0.0
+        proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+        if proxy > best:
+            best = proxy
+            best_rank = r
+    counts[high] = 0
+    sums[high] = 0.0
+    return best, best_rank, False
+
+
+@njit(inline="always")
+def _list_ranks(bitmap, first_word, last_word, listed):
+    """Write the set bits of bitmap[first_word:last_word + 1] in order into `listed`, zeroing
+    the words; returns how many there were. `listed` needs LIST_AHEAD entries of slack.
+
+    Each word's first LIST_AHEAD bits are written whether or not the word has that many (the
+    count comes from a population count), so the loop over a word's bits does not end on a
+    data-dependent branch: a node's bits are a handful per word, and a mispredicted loop exit
+    per word cost more than the rest of the listing.
+    """
+    n_listed = 0
+    for w in range(first_word, last_word + 1):
         word = bitmap[w]
         bitmap[w] = np.uint64(0)
         base = w << 6
-        while word != np.uint64(0):
-            r = base + np.int64(trailing_zeros(word))
+        n_bits = np.int64(popcount(word))
+        for j in range(LIST_AHEAD):
+            listed[n_listed + j] = base + np.int64(trailing_zeros(word))
             word &= word - np.uint64(1)
-            if distinct:
-                i = rank_sample[r]
-                left_n += node_n[i]
-                left_s += node_s[i]
-            else:
-                left_n += counts[r]
-                left_s += sums[r]
-                counts[r] = 0
-                sums[r] = 0.0
-            if r != high:
-                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-                if proxy > best:
-                    best = proxy
-                    best_rank = r
-    return best, best_rank, False
+        if n_bits > LIST_AHEAD:
+            for j in range(LIST_AHEAD, n_bits):
+                listed[n_listed + j] = base + np.int64(trailing_zeros(word))
+                word &= word - np.uint64(1)
+        n_listed += n_bits
+    return n_listed
 
 
 @njit(inline="always")
@@ -473,6 +506,7 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         np.zeros(n_ranks, dtype=np.float64),  # sums_b
         np.empty(n_ranks, dtype=np.uint32),  # rank_sample: where each rank's sample sits in a node
         np.zeros((n_ranks + 63) // 64, dtype=np.uint64),  # bitmap
+        np.empty(n_ranks + LIST_AHEAD, dtype=np.uint32),  # listed: a node's ranks in order
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # keys
         np.empty(SMALL_NODE + 1, dtype=np.int64),  # unsorted
         np.empty(n_samples, dtype=np.int64),  # node_n
@@ -488,7 +522,7 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                  extra_trees, few_levels, prefetching, state, inverse, importance,
                  tree_importance, weight, weighted_y, samples, spill, features,
                  constant_features, found_constant, counts, sums, counts_b, sums_b,
-                 rank_sample, bitmap, keys, unsorted, node_n, node_s, node_values, stack):
+                 rank_sample, bitmap, listed, keys, unsorted, node_n, node_s, node_values, stack):
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     for _tree in range(n_trees):
@@ -644,7 +678,8 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                             proxy, rank, constant = _best_split(
                                 ranks, row_a if k == 0 else row_b, samples, start, m, node_n,
                                 node_s, total_n, total_s, counts, sums, bitmap, rank_sample,
-                                keys, unsorted, inverse, n_levels_a if k == 0 else n_levels_b)
+                                listed, keys, unsorted, inverse,
+                                n_levels_a if k == 0 else n_levels_b)
                             if k == 0:
                                 proxy_a, rank_a, constant_a = proxy, rank, constant
                             else:

@@ -1,4 +1,4 @@
-"""A software prefetch usable inside numba-compiled code (LLVM's llvm.prefetch)."""
+"""LLVM intrinsics that numba does not expose: a software prefetch and a population count."""
 
 from __future__ import annotations
 
@@ -37,5 +37,19 @@ def prefetch(typingctx, array, row, column):
         # Arguments: address, read (0), high temporal locality (3), data cache (1).
         builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def popcount(typingctx, word):
+    """How many bits of a uint64 are set (LLVM's llvm.ctpop: one instruction)."""
+    if word != types.uint64:
+        return None
+    signature = types.uint64(word)
+
+    def codegen(context, builder, signature, arguments):
+        count = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
+        return builder.call(count, [arguments[0]])
 
     return signature, codegen
