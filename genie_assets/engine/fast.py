@@ -14,13 +14,20 @@ What it exploits that a generic forest library cannot:
 - Samples stay in ascending order inside every node (the partition is stable), so reading a
   regulator's ranks for a node walks memory forwards.
 - Continuous regulators (no two samples share a value) need no accumulators: each rank's
-  sample is noted and read back while the node's ranks are listed in order.
-- A rank matrix larger than a core's cache is prefetched one candidate regulator ahead: the
-  next draw is peeked from the random stream, and its ranks load while this one is scanned.
+  sample is noted and read back while the node's ranks are listed in order. The listing
+  writes a few bits of every bitmap word unconditionally (counted by popcount), as a
+  mispredicted loop exit per word cost more than the rest of it.
+- Which regulators a node draws does not depend on what their evaluations give, so a random
+  forest draws two candidates at a time and evaluates them in one pass over the node: count
+  data's accumulator updates, which wait on each other when most samples land on rank 0,
+  and small nodes' branch-free sorts interleave two independent streams of work.
+- A rank matrix larger than a core's cache is prefetched two candidates ahead: the next draws
+  are peeked from the random stream, and their ranks load while these are scanned.
 
 Node splitting follows scikit-learn's BestSplitter (RF) and RandomSplitter (ET): the same rule
-for drawing K candidate regulators while skipping constant ones, the same stopping rules, and
-importances as unnormalised weighted impurity decrease divided by the root weight. Random numbers
+for drawing K candidate regulators while skipping constant ones (the same distribution of
+draws; where a drawn regulator is moved to differs, see the grower), the same stopping rules,
+and importances as unnormalised weighted impurity decrease divided by the root weight. Random numbers
 come from a per-target xorshift64* stream, so a target's result does not depend on threads.
 
 Indices into the hot arrays are unsigned where they can be (sample numbers, ranks): numba
