@@ -189,6 +189,20 @@ def _split_proxy(left_n, left_s, total_n, total_s, inverse):
 
 
 @njit(inline="always")
+def _take_rank(counts, sums, r, left_n, left_s, total_n, total_s, inverse, best, best_rank):
+    """One step of a scan over accumulated ranks: move rank r to the left, zero its
+    accumulators, keep the split if it is the best so far. Returns the updated scan state."""
+    left_n += counts[r]
+    left_s += sums[r]
+    counts[r] = 0
+    sums[r] = 0.0
+    proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
+    if proxy > best:
+        return left_n, left_s, proxy, np.int64(r)
+    return left_n, left_s, best, best_rank
+
+
+@njit(inline="always")
 def _scan_every_rank(counts, sums, n_levels, total_n, total_s, inverse):
     """Best split over ranks 0..n_levels-1 of filled accumulators, zeroing them as it goes.
 
@@ -360,15 +374,9 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
         if high - low <= DENSE_SPAN * m:
             # An empty rank repeats the previous split's gain, which never beats it.
             for r in range(low, high):
-                u = np.uint32(r)
-                left_n += counts[u]
-                left_s += sums[u]
-                counts[u] = 0
-                sums[u] = 0.0
-                proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-                if proxy > best:
-                    best = proxy
-                    best_rank = r
+                left_n, left_s, best, best_rank = _take_rank(
+                    counts, sums, np.uint32(r), left_n, left_s, total_n, total_s, inverse, best,
+                    best_rank)
             counts[high] = 0
             sums[high] = 0.0
             return best, best_rank, False
@@ -391,15 +399,8 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 best_rank = r
         return best, best_rank, False
     for t in range(n_listed - 1):
-        r = np.int64(listed[t])
-        left_n += counts[r]
-        left_s += sums[r]
-        counts[r] = 0
-        sums[r] = 0.0
-        proxy = _split_proxy(left_n, left_s, total_n, total_s, inverse)
-        if proxy > best:
-            best = proxy
-            best_rank = r
+        left_n, left_s, best, best_rank = _take_rank(
+            counts, sums, listed[t], left_n, left_s, total_n, total_s, inverse, best, best_rank)
     counts[high] = 0
     sums[high] = 0.0
     return best, best_rank, False
@@ -742,23 +743,17 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                             else:
                                 proxy_b, rank_b, constant_b = proxy, rank, constant
 
-                # In draw order, as drawing one at a time would.
-                if constant_a:
-                    found_constant[feature_a] = True
-                    n_found_constants += 1
-                elif proxy_a > best_proxy:
-                    best_proxy = proxy_a
-                    best_feature = feature_a
-                    best_rank = rank_a
-                    best_threshold = threshold_a
-                if n_drawn == 2:
-                    if constant_b:
-                        found_constant[feature_b] = True
+                # In draw order, as drawing one at a time would: a, then b moved into a.
+                for _ in range(n_drawn):
+                    if constant_a:
+                        found_constant[feature_a] = True
                         n_found_constants += 1
-                    elif proxy_b > best_proxy:
-                        best_proxy = proxy_b
-                        best_feature = feature_b
-                        best_rank = rank_b
+                    elif proxy_a > best_proxy:
+                        best_proxy = proxy_a
+                        best_feature = feature_a
+                        best_rank = rank_a
+                        best_threshold = threshold_a
+                    feature_a, proxy_a, rank_a, constant_a = feature_b, proxy_b, rank_b, constant_b
 
             # Restore the known constants' order for siblings and children (scikit-learn's
             # invariant), and move the ones found here in after them.
