@@ -60,7 +60,8 @@ def infer_edges(
         raise ValueError("expression has duplicated gene names")
     regulators = sorted(set(genes) if regulators is None else {str(r) for r in regulators})
     targets = sorted(set(genes) if targets is None else {str(t) for t in targets})
-    missing = [g for g in regulators + targets if g not in set(genes)]
+    known = set(genes)
+    missing = [g for g in regulators + targets if g not in known]
     if missing:
         raise ValueError(f"genes not in the expression matrix: {missing[:10]}")
     if not regulators:
