@@ -176,6 +176,9 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     wait_until(lambda: all(instance.get_latest_materialization_event(AssetKey(a))
                            for a in DOWNSTREAM), 400, "the network assets",
                instance=instance)
+    # The last materialization is stored a moment before its run is marked finished.
+    wait_until(lambda: all(r.is_finished for r in instance.get_runs()), 120,
+               "every run to finish", instance=instance)
 
     runs = instance.get_runs()
     assert runs and all(r.status == DagsterRunStatus.SUCCESS for r in runs), [
