@@ -56,11 +56,11 @@ def infer_edges(
 ) -> pd.DataFrame:
     """`genie3` with its parameters as a Genie3Params."""
     genes = [str(g) for g in expression.columns]
-    if len(set(genes)) != len(genes):
-        raise ValueError("expression has duplicated gene names")
-    regulators = sorted(set(genes) if regulators is None else {str(r) for r in regulators})
-    targets = sorted(set(genes) if targets is None else {str(t) for t in targets})
     known = set(genes)
+    if len(known) != len(genes):
+        raise ValueError("expression has duplicated gene names")
+    regulators = sorted(known if regulators is None else {str(r) for r in regulators})
+    targets = sorted(known if targets is None else {str(t) for t in targets})
     missing = [g for g in regulators + targets if g not in known]
     if missing:
         raise ValueError(f"genes not in the expression matrix: {missing[:10]}")
