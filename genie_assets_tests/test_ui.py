@@ -99,6 +99,11 @@ def browser_page():
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # A fresh instance asks to join the Dagster community a second after the first page
+        # loads, over whatever is being clicked then; a newcomer skips it whenever it shows.
+        page.add_locator_handler(
+            page.get_by_text("Join the Dagster community"),
+            lambda _dialog: page.get_by_role("button", name="Skip", exact=True).click())
         yield page, errors
         browser.close()
 
@@ -116,17 +121,9 @@ def shot(page, name: str):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
-def dismiss_welcome(page):
-    """The first visit asks to join the community; a newcomer would skip it."""
-    skip = page.get_by_role("button", name="Skip")
-    if skip.count():
-        skip.first.click()
-
-
 def visit(page, url: str):
     page.goto(url)
     page.wait_for_load_state("networkidle")
-    dismiss_welcome(page)
 
 
 def materialize_from_asset_page(page, url: str, asset: str):
