@@ -2,7 +2,8 @@
 
 Measured side by side in one run, on the same data and cores, at two shapes:
 - DREAM5-like: 805 samples × 1,643 genes, 195 regulators;
-- single-cell-like: 2,000 cells × 5,000 genes, every gene a regulator.
+- single-cell-like: 2,000 cells × 5,000 genes, every gene a regulator (counts, ~50% zeros);
+- single-cell-sparse: the same with ~88% zeros, as droplet single-cell data have.
 Prints per-core seconds per target for both engines and their ratio, each engine's peak memory
 (every measurement runs in its own process), and the fast engine's scaling from 1 core to all.
 Timings are medians of --repeats runs; the machines are shared, so read ratios, not seconds.
@@ -27,18 +28,21 @@ import pandas as pd
 SHAPES = {
     "dream5-like": dict(n_samples=805, n_genes=1643, n_regulators=195, counts=False),
     "single-cell-like": dict(n_samples=2000, n_genes=5000, n_regulators=5000, counts=True),
+    "single-cell-sparse": dict(n_samples=2000, n_genes=5000, n_regulators=5000, counts=True,
+                               log_depth=-2.5),
 }
 
 
-def synthetic_expression(n_samples, n_genes, n_regulators, counts, seed=0):
-    """Regulators drive targets through a sparse random network; counts mimic scRNA-seq zeros."""
+def synthetic_expression(n_samples, n_genes, n_regulators, counts, log_depth=-0.5, seed=0):
+    """Regulators drive targets through a sparse random network; counts mimic scRNA-seq zeros
+    (Poisson with log rate value + log_depth: the lower, the more zeros)."""
     rng = np.random.default_rng(seed)
     regulators = rng.normal(size=(n_samples, n_regulators))
     weights = rng.normal(size=(n_regulators, n_genes)) * (rng.random((n_regulators, n_genes)) < 3 / n_regulators)
     values = np.tanh(regulators @ weights) + 0.5 * rng.normal(size=(n_samples, n_genes))
     values[:, :n_regulators] = regulators[:, :min(n_regulators, n_genes)]
     if counts:
-        rates = np.exp(values - 0.5)
+        rates = np.exp(values + log_depth)
         values = np.log1p(rng.poisson(rates)).astype(np.float64)
     genes = [f"g{i:05d}" for i in range(n_genes)]
     frame = pd.DataFrame(values, columns=genes)

@@ -63,14 +63,19 @@ def test_edge_table_has_one_row_per_pair_without_self_edges(dream4_1):
 def stored_as(kind: str, n_samples: int, n_targets: int = 6):
     """Toy data whose regulators the fast engine stores in different ways: continuous with few
     samples (one-byte ranks), continuous with many (two-byte ranks, extra-trees thresholds read
-    from the matrix), or counts with many ties (one-byte ranks, thresholds from the levels)."""
+    from the matrix), counts with many ties (one-byte ranks, thresholds from the levels), or
+    regulators as sparse counts, mostly zeros as in single-cell data (large nodes read each
+    regulator's list of non-zero samples)."""
     expression, regulators, gold = toy_dataset(n_targets=n_targets, n_samples=n_samples)
     if kind == "counts":
         expression = np.floor(expression * 3.0)
+    if kind == "sparse counts":
+        expression[regulators] = np.floor(np.maximum(expression[regulators] - 1.4, 0.0) * 3.0)
+        assert ((expression[regulators] == 0).mean() >= fast.SPARSE_SHARE).all()
     return expression, regulators, gold
 
 
-STORAGE = [("continuous", 60), ("continuous", 300), ("counts", 300)]
+STORAGE = [("continuous", 60), ("continuous", 300), ("counts", 300), ("sparse counts", 300)]
 
 
 @pytest.mark.parametrize("kind,n_samples", STORAGE)
@@ -125,6 +130,28 @@ def test_a_rank_matrix_larger_than_the_caches_gives_the_same_importances(kind, n
                          for ranked, inputs in ((whole, rows), (subset, np.arange(len(rows)))))
     assert np.array_equal(prefetched, plain)
     assert set(np.argsort(plain)[-2:]) == {0, 2}  # rows 0 and 40 drive the target
+
+
+def test_regulators_mostly_at_one_value_give_the_importances_of_the_dense_path():
+    # A large node evaluates such a regulator from the list of its samples off that value
+    # (zeros, in single-cell counts) and takes the zeros' sums from the node's totals. With a
+    # target in multiples of 1/64 every sum is exact in floating point, so the forest must be
+    # the very one the node-by-node path grows.
+    rng = np.random.default_rng(3)
+    values = np.log1p(rng.poisson(np.exp(rng.normal(size=(60, 800)) - 2.5)))
+    target = np.round((3.0 * values[0] + 2.0 * values[7] + 0.5 * rng.normal(size=800)) * 64) / 64
+    ranked = fast.rank_regulators(values)
+    assert (ranked.base_rank == 0).all()  # every regulator is mostly zeros
+    assert len(ranked.sparse_samples) < 0.2 * values.size
+    dense = ranked._replace(base_rank=np.full_like(ranked.base_rank, -1))
+    # Lists emptied behind the path's back: every regulator looks constant in large nodes.
+    emptied = ranked._replace(sparse_offsets=np.zeros_like(ranked.sparse_offsets))
+    inputs = np.arange(len(values))
+    listed, node_by_node, broken = (fast.forest_importances(*r, inputs, target, 30, 8, False, 5)
+                                    for r in (ranked, dense, emptied))
+    assert np.array_equal(listed, node_by_node)
+    assert set(np.argsort(listed)[-2:]) == {0, 7}
+    assert not np.allclose(broken, listed)
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

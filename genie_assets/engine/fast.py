@@ -23,6 +23,10 @@ What it exploits that a generic forest library cannot:
   and small nodes' branch-free sorts interleave two independent streams of work.
 - A rank matrix larger than a core's cache is prefetched two candidates ahead: the next draws
   are peeked from the random stream, and their ranks load while these are scanned.
+- Single-cell data are mostly zeros. A regulator whose most common value holds most samples
+  also lists its other samples, and a large node adds only those into the accumulators: the
+  common value's are what the node's totals leave. On droplet-like data (~90% zeros) most of
+  the time goes to large nodes, which this makes cost the regulator's non-zeros, not the node.
 
 Node splitting follows scikit-learn's BestSplitter (RF) and RandomSplitter (ET): the same rule
 for drawing K candidate regulators while skipping constant ones (the same distribution of
@@ -45,7 +49,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from genie_assets.engine.intrinsics import popcount, prefetch
+from genie_assets.engine.intrinsics import popcount, prefetch, prefetch_item
 
 # Values closer than this are one value, as in scikit-learn's splitters.
 FEATURE_THRESHOLD = 1e-7
@@ -73,6 +77,14 @@ LIST_AHEAD = 4
 # data's per-rank accumulators) on every step; where the allocator put two threads' arrays on
 # one cache line, one thread ran a quarter slower (false sharing).
 APART = 64
+# A regulator whose most common value holds at least this share of the samples (zeros, in
+# single-cell counts) also lists its other samples (memory: at most 0.3 × 3 bytes per value,
+# less than its one-byte ranks). A node of at least SPARSE_NODE samples evaluates it from that
+# list when the list is no longer than the node (SPARSE_RATIO × m): each listed sample costs
+# about what a node's sample does, and the ones outside the node add zero.
+SPARSE_SHARE = 0.7
+SPARSE_NODE = 64
+SPARSE_RATIO = 1.0
 
 
 class RankedRegulators(NamedTuple):
@@ -83,6 +95,10 @@ class RankedRegulators(NamedTuple):
     levels: np.ndarray  # each regulator's distinct values, concatenated (few-level data only)
     level_offsets: np.ndarray  # where each regulator's levels start in `levels`
     n_ranks: int  # the most distinct values of any regulator
+    base_rank: np.ndarray  # each regulator's most common rank if it holds SPARSE_SHARE, else -1
+    sparse_offsets: np.ndarray  # where each such regulator's other samples start below
+    sparse_samples: np.ndarray  # the samples off the base rank, regulator by regulator
+    sparse_ranks: np.ndarray  # and their ranks
 
 
 def rank_regulators(values: np.ndarray) -> RankedRegulators:
@@ -104,7 +120,34 @@ def rank_regulators(values: np.ndarray) -> RankedRegulators:
     n_ranks = int(max(np.diff(offsets).max(initial=1), 1))
     dtype = np.uint8 if n_ranks <= 256 else np.uint16 if n_ranks <= 65536 else np.int32
     level_values = np.concatenate(levels) if n_ranks <= FEW_LEVELS and levels else np.empty(0)
-    return RankedRegulators(values, ranks.astype(dtype), level_values, offsets, n_ranks)
+    ranks = ranks.astype(dtype)
+    return RankedRegulators(values, ranks, level_values, offsets, n_ranks,
+                            *_samples_off_base(ranks))
+
+
+def _samples_off_base(ranks: np.ndarray):
+    """(base_rank, sparse_offsets, sparse_samples, sparse_ranks): for each regulator whose most
+    common rank holds at least SPARSE_SHARE of the samples, that rank and its other samples in
+    ascending order with their ranks; base rank -1 and no samples for the others."""
+    n_rows, n_cols = ranks.shape
+    base_rank = np.full(n_rows, -1, dtype=np.int64)
+    sparse_offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    kept_samples, kept_ranks = [], []
+    for row in range(n_rows):
+        frequency = np.bincount(ranks[row])
+        base = int(frequency.argmax())
+        n_kept = 0
+        if frequency[base] >= SPARSE_SHARE * n_cols:
+            base_rank[row] = base
+            others = np.flatnonzero(ranks[row] != base)
+            kept_samples.append(others)
+            kept_ranks.append(ranks[row, others])
+            n_kept = len(others)
+        sparse_offsets[row + 1] = sparse_offsets[row] + n_kept
+    sample_type = np.uint16 if n_cols <= 1 << 16 else np.uint32
+    sparse_samples = np.concatenate(kept_samples or [np.empty(0, np.int64)]).astype(sample_type)
+    sparse_ranks = np.concatenate(kept_ranks or [np.empty(0, np.int64)]).astype(ranks.dtype)
+    return base_rank, sparse_offsets, sparse_samples, sparse_ranks
 
 
 @njit(inline="always")
@@ -155,9 +198,29 @@ def _prefetch_node(ranks, row, samples, start, m):
 
 
 @njit(inline="always")
+def _prefetch_candidate(ranks, row, samples, start, m, sparse_node, off_base):
+    """Start loading what evaluating `row` in this node reads: the ranks of its samples, or
+    the regulator's list of samples off its base rank where the node evaluates it from that."""
+    base_rank, sparse_offsets, sparse_samples, sparse_ranks, level_offsets = off_base
+    if sparse_node and _adds_off_base(base_rank, sparse_offsets, row, m,
+                                      level_offsets[row + 1] - level_offsets[row]):
+        first = sparse_offsets[row]
+        last = sparse_offsets[row + 1]
+        for k in range(first, last, 64 // sparse_samples.itemsize):
+            prefetch_item(sparse_samples, k)
+        for k in range(first, last, 64 // sparse_ranks.itemsize):
+            prefetch_item(sparse_ranks, k)
+        if last > first:
+            prefetch_item(sparse_samples, last - 1)
+            prefetch_item(sparse_ranks, last - 1)
+    else:
+        _prefetch_node(ranks, row, samples, start, m)
+
+
+@njit(inline="always")
 def _prefetch_next_draws(ranks, inputs, features, state, low, high, n_known_constants, samples,
-                         start, m):
-    """Start loading the ranks of the next two regulators to be drawn from positions [low, high).
+                         start, m, sparse_node, off_base):
+    """Start loading what the next two regulators to be drawn from positions [low, high) read.
 
     What is drawn next does not depend on what this node's evaluations give; a wrong guess
     (the first draw lands on a known constant, which shifts the second) only wastes the hint.
@@ -165,12 +228,14 @@ def _prefetch_next_draws(ranks, inputs, features, state, low, high, n_known_cons
     x = _xorshift(state[0])
     first = _scale(_unit(x), low, high)
     if first >= n_known_constants:
-        _prefetch_node(ranks, inputs[features[first]], samples, start, m)
+        _prefetch_candidate(ranks, inputs[features[first]], samples, start, m, sparse_node,
+                            off_base)
     if high - 1 > low:
         second = _scale(_unit(_xorshift(x)), low, high - 1)
         if second >= n_known_constants:
             feature = features[high - 1] if second == first else features[second]
-            _prefetch_node(ranks, inputs[feature], samples, start, m)
+            _prefetch_candidate(ranks, inputs[feature], samples, start, m, sparse_node,
+                                off_base)
 
 
 @njit(inline="always")
@@ -323,6 +388,58 @@ def _best_splits_of_two_small(ranks, row_a, row_b, samples, start, m, node_n, no
     best_a, rank_a = _scan_sorted_keys(keys_a, m, node_n, node_s, total_n, total_s, inverse)
     best_b, rank_b = _scan_sorted_keys(keys_b, m, node_n, node_s, total_n, total_s, inverse)
     return best_a, rank_a, best_b, rank_b
+
+
+@njit(inline="always")
+def _adds_off_base(base_rank, sparse_offsets, row, m, n_levels):
+    """Whether a node of m samples evaluates `row` from its samples off the base rank."""
+    return (base_rank[row] >= 0 and n_levels <= FEW_LEVELS_PER_SAMPLE * m
+            and sparse_offsets[row + 1] - sparse_offsets[row] <= SPARSE_RATIO * m)
+
+
+@njit(inline="always")
+def _best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w, node_wy,
+                         counts, sums, counts_b, sums_b, total_n, total_s, inverse, n_levels):
+    """_best_split's few-values path, adding only the regulator's samples off its base rank
+    (sparse_samples/sparse_ranks[first:last]).
+
+    node_w/node_wy hold the node's bootstrap counts and weighted targets by sample, zero
+    outside the node, so a listed sample outside it adds nothing; the base rank's accumulators
+    get what the node's totals leave. Returns as _best_split does.
+    """
+    # Most listed samples share one rank (ones, in counts), so alternate samples go to two
+    # sets of accumulators: with one, each update would wait on the one before.
+    for k in range(first, last - 1, 2):
+        s = sparse_samples[k]
+        r = sparse_ranks[k]
+        counts[r] += node_w[s]
+        sums[r] += node_wy[s]
+        s = sparse_samples[k + 1]
+        r = sparse_ranks[k + 1]
+        counts_b[r] += node_w[s]
+        sums_b[r] += node_wy[s]
+    if (last - first) & 1:
+        s = sparse_samples[last - 1]
+        r = sparse_ranks[last - 1]
+        counts[r] += node_w[s]
+        sums[r] += node_wy[s]
+    off_n = 0
+    off_s = 0.0
+    for r in range(n_levels):
+        u = np.uint32(r)
+        counts[u] += counts_b[u]
+        sums[u] += sums_b[u]
+        counts_b[u] = 0
+        sums_b[u] = 0.0
+        off_n += counts[u]
+        off_s += sums[u]
+    counts[base] = total_n - off_n
+    sums[base] = total_s - off_s
+    best, best_rank = _scan_every_rank(counts, sums, n_levels, total_n, total_s, inverse)
+    # The scan stops at the node's highest rank, which may lie below the base rank.
+    counts[base] = 0
+    sums[base] = 0.0
+    return best, best_rank, best_rank < 0
 
 
 @njit(inline="always")
@@ -536,8 +653,9 @@ def _partition_by_value(values, row, threshold, samples, start, end, spill):
 
 
 @njit(nogil=True, cache=True)
-def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y, n_trees,
-                       n_candidates, extra_trees, seed):
+def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
+                       sparse_samples, sparse_ranks, inputs, y, n_trees, n_candidates,
+                       extra_trees, seed):
     """Importances of the regulators `inputs` (rows of the ranked matrix) for one target `y`.
 
     Takes the fields of a RankedRegulators. Returns an array aligned with `inputs`: impurity
@@ -552,9 +670,11 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         inverse[k] = 1.0 / k
     few_levels = n_ranks <= FEW_LEVELS and levels.shape[0] > 0
     prefetching = ranks.size * ranks.itemsize > PREFETCH_BYTES
+    off_base = (base_rank, sparse_offsets, sparse_samples, sparse_ranks, level_offsets)
     _grow_forest(
-        values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates, extra_trees,
-        few_levels, prefetching, _seed_state(seed), inverse, importance,
+        values, ranks, levels, level_offsets, off_base, inputs, y, n_trees, n_candidates,
+        extra_trees, few_levels, prefetching, sparse_samples.shape[0] > 0, _seed_state(seed),
+        inverse, importance,
         _zeros_apart(n_inputs, np.float64),  # tree_importance
         _zeros_apart(n_samples, np.int64),  # weight
         _zeros_apart(n_samples, np.float64),  # weighted_y
@@ -577,20 +697,24 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, inputs, y,
         _empty_apart(n_samples, np.int64),  # node_n
         _empty_apart(n_samples, np.float64),  # node_s
         _empty_apart(n_samples, np.float64),  # node_values
+        _zeros_apart(n_samples, np.int64),  # node_w: node_n by sample, zero outside the node
+        _zeros_apart(n_samples, np.float64),  # node_wy: node_s by sample
         _empty_apart(3 * (n_samples + 2), np.int64).reshape((n_samples + 2, 3)),  # stack
     )
     return importance
 
 
 @njit(nogil=True, cache=True, _nrt=False)
-def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_candidates,
-                 extra_trees, few_levels, prefetching, state, inverse, importance,
+def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+                 n_candidates, extra_trees, few_levels, prefetching, any_off_base, state,
+                 inverse, importance,
                  tree_importance, weight, weighted_y, samples, spill, features,
                  constant_features, found_constant, counts, sums, counts_b, sums_b,
                  rank_sample, bitmap, listed, keys, keys_b, unsorted, unsorted_b, node_n, node_s,
-                 node_values, stack):
+                 node_values, node_w, node_wy, stack):
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
+    base_rank, sparse_offsets, sparse_samples, sparse_ranks, _ = off_base
     for _tree in range(n_trees):
         # Bootstrap (RF) as integer weights on the distinct drawn samples; ET uses all samples.
         if extra_trees:
@@ -663,6 +787,13 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                     low += 1
                 continue
 
+            sparse_node = any_off_base and not extra_trees and m >= SPARSE_NODE
+            if sparse_node:
+                for i in range(m):
+                    s = samples[start + i]
+                    node_w[s] = node_n[i]
+                    node_wy[s] = node_s[i]
+
             # scikit-learn's rule for drawing K candidates: regulators are drawn without
             # replacement, known constants are skipped but count as visited, and drawing goes
             # on past K while every regulator drawn so far was constant. Unlike scikit-learn,
@@ -723,12 +854,18 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                 else:
                     if prefetching:
                         _prefetch_next_draws(ranks, inputs, features, state, n_drawn_constants,
-                                             f_i, n_known_constants, samples, start, m)
+                                             f_i, n_known_constants, samples, start, m,
+                                             sparse_node, off_base)
                     n_levels_a = level_offsets[row_a + 1] - level_offsets[row_a]
                     row_b = inputs[feature_b] if n_drawn == 2 else row_a
                     n_levels_b = level_offsets[row_b + 1] - level_offsets[row_b]
+                    off_base_a = sparse_node and _adds_off_base(
+                        base_rank, sparse_offsets, row_a, m, n_levels_a)
+                    off_base_b = sparse_node and n_drawn == 2 and _adds_off_base(
+                        base_rank, sparse_offsets, row_b, m, n_levels_b)
                     if (n_drawn == 2 and n_levels_a <= FEW_LEVELS_PER_SAMPLE * m
-                            and n_levels_b <= FEW_LEVELS_PER_SAMPLE * m):
+                            and n_levels_b <= FEW_LEVELS_PER_SAMPLE * m
+                            and not off_base_a and not off_base_b):
                         proxy_a, rank_a, proxy_b, rank_b = _best_splits_of_two(
                             ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
                             total_s, counts, sums, counts_b, sums_b, inverse, n_levels_a,
@@ -749,11 +886,19 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                         constant_a = True
                         constant_b = True
                         for k in range(n_drawn):
-                            proxy, rank, constant = _best_split(
-                                ranks, row_a if k == 0 else row_b, samples, start, m, node_n,
-                                node_s, total_n, total_s, counts, sums, bitmap, rank_sample,
-                                listed, keys, unsorted, inverse,
-                                n_levels_a if k == 0 else n_levels_b)
+                            row = row_a if k == 0 else row_b
+                            n_levels = n_levels_a if k == 0 else n_levels_b
+                            if off_base_a if k == 0 else off_base_b:
+                                proxy, rank, constant = _best_split_off_base(
+                                    sparse_samples, sparse_ranks, sparse_offsets[row],
+                                    sparse_offsets[row + 1], base_rank[row], node_w, node_wy,
+                                    counts, sums, counts_b, sums_b, total_n, total_s, inverse,
+                                    n_levels)
+                            else:
+                                proxy, rank, constant = _best_split(
+                                    ranks, row, samples, start, m, node_n, node_s, total_n,
+                                    total_s, counts, sums, bitmap, rank_sample, listed, keys,
+                                    unsorted, inverse, n_levels)
                             if k == 0:
                                 proxy_a, rank_a, constant_a = proxy, rank, constant
                             else:
@@ -770,6 +915,12 @@ def _grow_forest(values, ranks, levels, level_offsets, inputs, y, n_trees, n_can
                         best_rank = rank_a
                         best_threshold = threshold_a
                     feature_a, proxy_a, rank_a, constant_a = feature_b, proxy_b, rank_b, constant_b
+
+            if sparse_node:
+                for i in range(m):
+                    s = samples[start + i]
+                    node_w[s] = 0
+                    node_wy[s] = 0.0
 
             # Restore the known constants' order for siblings and children (scikit-learn's
             # invariant), and move the ones found here in after them.

@@ -11,6 +11,22 @@ from numba.extending import intrinsic
 _PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
 
 
+def _prefetch_codegen(context, builder, signature, arguments):
+    array_type = signature.args[0]
+    data = context.make_array(array_type)(context, builder, arguments[0])
+    indices = [context.cast(builder, value, value_type, types.intp)
+               for value, value_type in zip(arguments[1:], signature.args[1:])]
+    pointer = cgutils.get_item_pointer(context, builder, array_type, data, indices,
+                                       wraparound=False)
+    byte_pointer = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), _PREFETCH)
+    # Arguments: address, read (0), high temporal locality (3), data cache (1).
+    builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+    return context.get_dummy_value()
+
+
 @intrinsic
 def prefetch(typingctx, array, row, column):
     """Ask the CPU to bring array[row, column] into cache; it changes no result.
@@ -20,25 +36,15 @@ def prefetch(typingctx, array, row, column):
     """
     if not (isinstance(array, types.Array) and array.ndim == 2):
         return None
-    signature = types.void(array, row, column)
+    return types.void(array, row, column), _prefetch_codegen
 
-    def codegen(context, builder, signature, arguments):
-        array_type = signature.args[0]
-        data = context.make_array(array_type)(context, builder, arguments[0])
-        indices = [context.cast(builder, value, value_type, types.intp)
-                   for value, value_type in zip(arguments[1:], signature.args[1:])]
-        pointer = cgutils.get_item_pointer(context, builder, array_type, data, indices,
-                                           wraparound=False)
-        byte_pointer = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
-            _PREFETCH)
-        # Arguments: address, read (0), high temporal locality (3), data cache (1).
-        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
 
-    return signature, codegen
+@intrinsic
+def prefetch_item(typingctx, array, index):
+    """prefetch for a one-dimensional array: bring array[index] into cache."""
+    if not (isinstance(array, types.Array) and array.ndim == 1):
+        return None
+    return types.void(array, index), _prefetch_codegen
 
 
 @intrinsic
