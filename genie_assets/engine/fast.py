@@ -134,7 +134,7 @@ def _samples_off_base(ranks: np.ndarray):
     sparse_offsets = np.zeros(n_rows + 1, dtype=np.int64)
     kept_samples, kept_ranks = [], []
     for row in range(n_rows):
-        frequency = np.bincount(ranks[row])
+        frequency = np.bincount(ranks[row], minlength=1)
         base = int(frequency.argmax())
         n_kept = 0
         if frequency[base] >= SPARSE_SHARE * n_cols:
