@@ -154,6 +154,31 @@ def test_regulators_mostly_at_one_value_give_the_importances_of_the_dense_path()
     assert not np.allclose(broken, listed)
 
 
+def test_count_data_four_candidates_at_once_give_the_forest_of_two_at_once():
+    # Four count-like regulators drawn together share one pass over the node, adding bootstrap
+    # counts and fixed-point target sums packed in one integer. With a target in multiples of
+    # 1/64 the fixed-point and the floating-point sums are all exact, so the forest must be the
+    # very one grown two candidates at a time in floating point; with any other target the
+    # last bits differ, which shows the four-at-once path ran.
+    rng = np.random.default_rng(4)
+    values = np.log1p(rng.poisson(np.exp(rng.normal(size=(80, 600)) - 0.5)))
+    signal = 2.0 * values[3] + values[11] + 0.5 * rng.normal(size=600)
+    ranked = fast.rank_regulators(values)
+    assert ranked.n_ranks <= fast.QUAD_LEVELS
+    inputs = np.arange(len(values))
+
+    def both(target):
+        return (fast.forest_importances(*ranked, inputs, target, 30, 9, False, 5, at_once)
+                for at_once in (True, False))
+
+    four, two = both(np.round(signal * 64) / 64)
+    assert np.array_equal(four, two)
+    assert set(np.argsort(four)[-2:]) == {3, 11}
+    four, two = both(signal)
+    assert not np.array_equal(four, two)
+    assert set(np.argsort(four)[-2:]) == set(np.argsort(two)[-2:]) == {3, 11}
+
+
 @pytest.mark.parametrize("engine", ["fast", "reference"])
 def test_edges_do_not_depend_on_gene_order(dream4_1, engine):
     expression, _ = dream4_1
