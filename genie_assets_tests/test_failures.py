@@ -85,10 +85,13 @@ def test_killed_shard_fails_its_partition_leaves_nothing_and_backfills(prepared,
         assert run(["importance_shards"], resources, instance, partition_key=key).success
     before = snapshot(store.path("shards"))
 
+    # The attempts to kill grow 200 times the trees, so each is still computing when killed
+    # (the shard of N_TREES trees can finish within the killer's second on a fast machine).
+    slow = {**resources, "genie3": Genie3Settings(n_trees=200 * N_TREES)}
     killer = ShardKiller(after=1.0)
     killer.start()
     try:
-        result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[-1])
+        result = run(["importance_shards"], slow, instance, partition_key=SHARD_KEYS[-1])
     finally:
         killer.stop.set()
         killer.join()
