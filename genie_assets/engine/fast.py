@@ -35,14 +35,16 @@ What it exploits that a generic forest library cannot:
 Node splitting follows scikit-learn's BestSplitter (RF) and RandomSplitter (ET): the same rule
 for drawing K candidate regulators while skipping constant ones (the same distribution of
 draws; where a drawn regulator is moved to differs, see the grower), the same stopping rules,
-and importances as unnormalised weighted impurity decrease divided by the root weight. Random numbers
-come from a per-target xorshift64* stream, so a target's result does not depend on threads.
+and importances as unnormalised weighted impurity decrease divided by the root weight. Random
+numbers come from a per-target xorshift64* stream, so a target's result does not depend on
+threads.
 
 Indices into the hot arrays are unsigned where they can be (sample numbers, ranks, and
 positions such as `start + i`, cast): numba guards every signed index against negative
-wrap-around, which at this loop size is a tenth of the time. The tree grower is compiled without numba's reference counting (`_nrt=False`; it
-allocates nothing). With it, every inlined helper that takes arrays paid atomic increments and
-decrements per call, which cost more than the split search itself at small nodes.
+wrap-around, which at this loop size is a tenth of the time. The tree grower is compiled
+without numba's reference counting (`_nrt=False`; it allocates nothing). With it, every
+inlined helper that takes arrays paid atomic increments and decrements per call, which cost
+more than the split search itself at small nodes.
 """
 
 from __future__ import annotations
@@ -92,9 +94,10 @@ SPARSE_SHARE = 0.7
 SPARSE_NODE = 64
 SPARSE_RATIO = 1.0
 # Count-like regulators (at most this many values, and at most one per two samples) are
-# evaluated four at a time where four drawn together take the few-values path. Their accumulators sit QUAD_LEVELS × 8 =
-# 1,024 bytes apart: a load waits on an earlier store to an address equal to it modulo 4,096
-# (4K aliasing), and four candidates 4,096 bytes apart measured 1.14× slower than 1,024.
+# evaluated four at a time where four drawn together take the few-values path. Their
+# accumulators sit QUAD_LEVELS × 8 = 1,024 bytes apart: a load waits on an earlier store to an
+# address equal to it modulo 4,096 (4K aliasing), and four candidates 4,096 bytes apart
+# measured 1.14× slower than 1,024.
 QUAD_LEVELS = 128
 
 
