@@ -179,6 +179,28 @@ def test_count_data_four_candidates_at_once_give_the_forest_of_two_at_once():
     assert set(np.argsort(four)[-2:]) == set(np.argsort(two)[-2:]) == {3, 11}
 
 
+def test_continuous_data_two_candidates_in_one_pass_give_the_forest_of_the_general_code():
+    # Where most regulators are continuous, a grower compiled for them evaluates two drawn
+    # together in one pass and one scan, and never scans every rank of a large node. It adds
+    # the same sums in the same order, so with any target the forest must be the very one the
+    # general code grows. Some regulators here have ties, which that grower sends down the
+    # general paths.
+    rng = np.random.default_rng(6)
+    values = rng.normal(size=(60, 500))
+    values[50:] = np.round(values[50:], 1)
+    target = np.tanh(values[2]) + 0.5 * values[9] + 0.3 * rng.normal(size=500)
+    ranked = fast.rank_regulators(values)
+    # What makes forest_importances choose that grower: most regulators continuous.
+    n_continuous = (np.diff(ranked.level_offsets) == values.shape[1]).sum()
+    assert n_continuous == 50
+    inputs = np.arange(len(values))
+    paired, general = (fast.forest_importances(*ranked, inputs, target, 30, 7, False, 5,
+                                               True, pairs)
+                       for pairs in (True, False))
+    assert np.array_equal(paired, general)
+    assert set(np.argsort(paired)[-2:]) == {2, 9}
+
+
 @pytest.mark.parametrize("engine", ["fast", "reference"])
 def test_edges_do_not_depend_on_gene_order(dream4_1, engine):
     expression, _ = dream4_1

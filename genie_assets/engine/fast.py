@@ -489,8 +489,99 @@ def _best_splits_of_two_small(ranks, row_a, row_b, samples, start, m, node_n, no
             below_b += unsorted_b[j] < key_b
         keys_a[np.uint64(below_a)] = key_a
         keys_b[np.uint64(below_b)] = key_b
-    best_a, rank_a = _scan_sorted_keys(keys_a, m, node_n, node_s, total_n, total_s, inverse)
-    best_b, rank_b = _scan_sorted_keys(keys_b, m, node_n, node_s, total_n, total_s, inverse)
+    return _scan_sorted_keys_of_two(keys_a, keys_b, m, node_n, node_s, total_n, total_s,
+                                    inverse)
+
+
+@njit(inline="always")
+def _scan_sorted_keys_of_two(keys_a, keys_b, m, node_n, node_s, total_n, total_s, inverse):
+    """_scan_sorted_keys for two regulators' keys of one node in one loop: one mispredicted
+    loop exit instead of two, and two independent chains of sums side by side. Where all of
+    a regulator's ranks are equal every step is a tie, so its rank stays -1."""
+    best_a = -np.inf
+    rank_a = -1
+    best_b = -np.inf
+    rank_b = -1
+    left_n_a = 0
+    left_s_a = 0.0
+    left_n_b = 0
+    left_s_b = 0.0
+    for i in range(m - 1):
+        key_a = keys_a[i]
+        key_b = keys_b[i]
+        position_a = np.uint64(key_a & 255)
+        position_b = np.uint64(key_b & 255)
+        left_n_a += node_n[position_a]
+        left_s_a += node_s[position_a]
+        left_n_b += node_n[position_b]
+        left_s_b += node_s[position_b]
+        proxy_a = _split_proxy(left_n_a, left_s_a, total_n, total_s, inverse)
+        proxy_b = _split_proxy(left_n_b, left_s_b, total_n, total_s, inverse)
+        if (keys_a[i + 1] >> 8) == (key_a >> 8):
+            proxy_a = -np.inf
+        if (keys_b[i + 1] >> 8) == (key_b >> 8):
+            proxy_b = -np.inf
+        if proxy_a > best_a:
+            best_a = proxy_a
+            rank_a = key_a >> 8
+        if proxy_b > best_b:
+            best_b = proxy_b
+            rank_b = key_b >> 8
+    return best_a, rank_a, best_b, rank_b
+
+
+@njit(inline="always")
+def _best_splits_of_two_distinct(ranks, row_a, row_b, samples, start, m, node_n, node_s,
+                                 total_n, total_s, rank_sample_a, rank_sample_b, bitmap_a,
+                                 bitmap_b, listed_a, listed_b, inverse):
+    """_best_split's path for continuous regulators (no two samples share a value) in nodes
+    of more than SMALL_NODE samples, for two regulators: one pass over the node notes where
+    both regulators' ranks sit, and one scan walks both orders (one loop exit, two independent
+    chains of sums). Returns both regulators' (proxy gain, highest rank that goes left).
+    """
+    low_a = np.int64(1) << 40
+    high_a = np.int64(-1)
+    low_b = np.int64(1) << 40
+    high_b = np.int64(-1)
+    for i in range(m):
+        s = samples[np.uint64(start + i)]
+        r_a = np.int64(ranks[row_a, s])
+        r_b = np.int64(ranks[row_b, s])
+        rank_sample_a[r_a] = i
+        rank_sample_b[r_b] = i
+        bitmap_a[r_a >> 6] |= np.uint64(1) << np.uint64(r_a & 63)
+        bitmap_b[r_b >> 6] |= np.uint64(1) << np.uint64(r_b & 63)
+        low_a = min(low_a, r_a)
+        high_a = max(high_a, r_a)
+        low_b = min(low_b, r_b)
+        high_b = max(high_b, r_b)
+    _list_ranks(bitmap_a, low_a >> 6, high_a >> 6, listed_a)
+    _list_ranks(bitmap_b, low_b >> 6, high_b >> 6, listed_b)
+    best_a = -np.inf
+    best_b = -np.inf
+    rank_a = low_a
+    rank_b = low_b
+    left_n_a = 0
+    left_s_a = 0.0
+    left_n_b = 0
+    left_s_b = 0.0
+    for t in range(m - 1):
+        r_a = np.int64(listed_a[t])
+        r_b = np.int64(listed_b[t])
+        i_a = rank_sample_a[r_a]
+        i_b = rank_sample_b[r_b]
+        left_n_a += node_n[i_a]
+        left_s_a += node_s[i_a]
+        left_n_b += node_n[i_b]
+        left_s_b += node_s[i_b]
+        proxy_a = _split_proxy(left_n_a, left_s_a, total_n, total_s, inverse)
+        proxy_b = _split_proxy(left_n_b, left_s_b, total_n, total_s, inverse)
+        if proxy_a > best_a:
+            best_a = proxy_a
+            rank_a = r_a
+        if proxy_b > best_b:
+            best_b = proxy_b
+            rank_b = r_b
     return best_a, rank_a, best_b, rank_b
 
 
@@ -549,16 +640,18 @@ def _best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w
 
 @njit(inline="always")
 def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, rank_sample, listed, keys, unsorted, inverse, n_levels):
+                counts, sums, bitmap, rank_sample, listed, keys, unsorted, inverse, n_levels,
+                continuous):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
     node_n/node_s hold the node's bootstrap counts and weighted targets; n_levels is how many
     distinct values the regulator has over all samples. Returns (proxy gain sL²/nL + sR²/nR,
     the highest rank that goes left, is_constant). The per-rank accumulators (counts, sums,
-    bitmap) are left zeroed for the next call.
+    bitmap) are left zeroed for the next call. `continuous`: see _grow_forest.
     """
     best = -np.inf
-    if n_levels <= FEW_LEVELS_PER_SAMPLE * m:
+    distinct = n_levels == ranks.shape[1]
+    if n_levels <= FEW_LEVELS_PER_SAMPLE * m and not (continuous and distinct):
         # Few values (counts): add into every rank's accumulators and scan all of them; no
         # need to track the node's range, and cheaper than sorting even a small node.
         for i in range(m):
@@ -584,7 +677,6 @@ def _best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
 
     # No two samples share a rank (continuous data): note where each rank's sample sits
     # instead of adding into accumulators, and always list the ranks from the bitmap.
-    distinct = n_levels == ranks.shape[1]
     low = np.int64(1) << 40
     high = np.int64(-1)
     left_n = 0
@@ -783,14 +875,15 @@ def _fixed_point(y):
 @njit(nogil=True, cache=True)
 def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
                        sparse_samples, sparse_ranks, inputs, y, n_trees, n_candidates,
-                       extra_trees, seed, four_at_once=True):
+                       extra_trees, seed, four_at_once=True, continuous_pairs=True):
     """Importances of the regulators `inputs` (rows of the ranked matrix) for one target `y`.
 
     Takes the fields of a RankedRegulators. Returns an array aligned with `inputs`: impurity
     decrease of each regulator, summed over its splits, divided by the root weight, averaged
     over n_trees trees (scikit-learn's compute_feature_importances(normalize=False)).
     four_at_once=False evaluates count-like regulators two at a time, in floating point (for
-    tests: where every sum is exact, both give the very same forest).
+    tests: where every sum is exact, both give the very same forest). continuous_pairs=False
+    grows continuous data's forests with the general code (for tests: the very same forest).
     """
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
@@ -803,29 +896,37 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
     off_base = (base_rank, sparse_offsets, sparse_samples, sparse_ranks, level_offsets)
     n_count_like = 0
     n_listed = 0
+    n_distinct = 0
     for f in range(n_inputs):
         n_count_like += _count_like(level_offsets[inputs[f] + 1] - level_offsets[inputs[f]],
                                     n_samples)
         n_listed += base_rank[inputs[f]] >= 0
+        n_distinct += level_offsets[inputs[f] + 1] - level_offsets[inputs[f]] == ranks.shape[1]
     shift, scale = _fixed_point(y)
     fixed_y = _empty_apart(n_samples, np.int64)
     for s in range(n_samples):
         fixed_y[s] = np.int64(np.round(y[s] * scale))
     packing = (shift, 1.0 / scale, fixed_y)
-    # The grower is compiled twice: four at once for count data, and two at once for the rest,
-    # which measured 3-5% slower with the code for four present. That includes data where most
-    # regulators are evaluated from their lists in large nodes (droplet single-cell data).
+    # The grower is compiled three times: four at once for count data, two at once with the
+    # continuous regulators' own paired path for continuous data (a random forest where most
+    # regulators are continuous), and two at once for the rest. Each measured 3-5% slower on
+    # the others' data with its code present. The rest includes data where most regulators
+    # are evaluated from their lists in large nodes (droplet single-cell data).
+    any_off_base = sparse_samples.shape[0] > 0
+    arrays = _working_arrays(n_samples, n_inputs, n_ranks)
     if (four_at_once and not extra_trees and 2 * n_count_like > n_inputs
             and 2 * n_listed < n_inputs):
-        _grow_forest(
-            values, ranks, levels, level_offsets, off_base, inputs, y, n_trees, n_candidates,
-            extra_trees, few_levels, prefetching, sparse_samples.shape[0] > 0, 4, packing,
-            _seed_state(seed), inverse, importance, _working_arrays(n_samples, n_inputs, n_ranks))
+        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+                     n_candidates, extra_trees, few_levels, prefetching, any_off_base, 4, False,
+                     packing, _seed_state(seed), inverse, importance, arrays)
+    elif continuous_pairs and not extra_trees and 2 * n_distinct > n_inputs:
+        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+                     n_candidates, extra_trees, few_levels, prefetching, any_off_base, 2, True,
+                     packing, _seed_state(seed), inverse, importance, arrays)
     else:
-        _grow_forest(
-            values, ranks, levels, level_offsets, off_base, inputs, y, n_trees, n_candidates,
-            extra_trees, few_levels, prefetching, sparse_samples.shape[0] > 0, 2, packing,
-            _seed_state(seed), inverse, importance, _working_arrays(n_samples, n_inputs, n_ranks))
+        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+                     n_candidates, extra_trees, few_levels, prefetching, any_off_base, 2, False,
+                     packing, _seed_state(seed), inverse, importance, arrays)
     return importance
 
 
@@ -845,6 +946,9 @@ def _working_arrays(n_samples, n_inputs, n_ranks):
         _zeros_apart(n_ranks, np.int64),  # counts_b: a second candidate's, evaluated alongside
         _zeros_apart(n_ranks, np.float64),  # sums_b
         _empty_apart(n_ranks, np.uint32),  # rank_sample: where each rank's sample sits in a node
+        _empty_apart(n_ranks, np.uint32),  # rank_sample_b: a second candidate's
+        _zeros_apart((n_ranks + 63) // 64, np.uint64),  # bitmap_b
+        _empty_apart(n_ranks + LIST_AHEAD, np.uint32),  # listed_b
         _zeros_apart((n_ranks + 63) // 64, np.uint64),  # bitmap
         _empty_apart(n_ranks + LIST_AHEAD, np.uint32),  # listed: a node's ranks in order
         _empty_apart(SMALL_NODE + 1, np.int64),  # keys
@@ -871,17 +975,24 @@ def _working_arrays(n_samples, n_inputs, n_ranks):
 @njit(nogil=True, cache=True, _nrt=False)
 def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
                  n_candidates, extra_trees, few_levels, prefetching, any_off_base, group,
-                 packing, state, inverse, importance, arrays):
-    # group (2, or 4 to evaluate count-like regulators four at a time) is a compile-time
-    # constant: the code for four is not there when it is 2.
+                 continuous, packing, state, inverse, importance, arrays):
+    # group (2, or 4 to evaluate count-like regulators four at a time) and continuous are
+    # compile-time constants: the code for four is not there when group is 2. Where continuous
+    # is set, two continuous regulators drawn together take one pass over the node and one
+    # scan (_best_splits_of_two_distinct) when the node has more than SMALL_NODE samples, and
+    # never the few-values path: a node of half the samples or more would scan every rank of
+    # the data there, and the listing scans only the node's.
     literally(group)
+    literally(continuous)
     (tree_importance, weight, weighted_y, samples, spill, features, constant_features,
-     found_constant, counts, sums, counts_b, sums_b, rank_sample, bitmap, listed, keys, keys_b,
-     unsorted, unsorted_b, node_n, node_s, node_values, node_w, node_wy, stack, weighted_fixed,
-     node_p, packed, quad_features, quad_rows, quad_levels, quad_proxies, quad_ranks) = arrays
+     found_constant, counts, sums, counts_b, sums_b, rank_sample, rank_sample_b, bitmap_b,
+     listed_b, bitmap, listed, keys, keys_b, unsorted, unsorted_b, node_n, node_s, node_values,
+     node_w, node_wy, stack, weighted_fixed, node_p, packed, quad_features, quad_rows,
+     quad_levels, quad_proxies, quad_ranks) = arrays
     shift, unit, fixed_y = packing
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
+    n_columns = ranks.shape[1]
     base_rank, sparse_offsets, sparse_samples, sparse_ranks, _ = off_base
     for _tree in range(n_trees):
         # Bootstrap (RF) as integer weights on the distinct drawn samples; ET uses all samples.
@@ -1099,8 +1210,11 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                         base_rank, sparse_offsets, row_a, m, n_levels_a)
                     off_base_b = sparse_node and n_drawn == 2 and _adds_off_base(
                         base_rank, sparse_offsets, row_b, m, n_levels_b)
+                    distinct_a = continuous and n_levels_a == n_columns
+                    distinct_b = continuous and n_levels_b == n_columns
                     if (n_drawn == 2 and n_levels_a <= FEW_LEVELS_PER_SAMPLE * m
                             and n_levels_b <= FEW_LEVELS_PER_SAMPLE * m
+                            and not distinct_a and not distinct_b
                             and not off_base_a and not off_base_b):
                         proxy_a, rank_a, proxy_b, rank_b = _best_splits_of_two(
                             ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
@@ -1116,6 +1230,14 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                             total_s, unsorted, unsorted_b, keys, keys_b, inverse)
                         constant_a = rank_a < 0
                         constant_b = rank_b < 0
+                    elif n_drawn == 2 and distinct_a and distinct_b:
+                        # More than SMALL_NODE distinct values: neither can be constant.
+                        proxy_a, rank_a, proxy_b, rank_b = _best_splits_of_two_distinct(
+                            ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
+                            total_s, rank_sample, rank_sample_b, bitmap, bitmap_b, listed,
+                            listed_b, inverse)
+                        constant_a = False
+                        constant_b = False
                     else:
                         proxy_a = -np.inf
                         rank_a = -1
@@ -1134,7 +1256,7 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                                 proxy, rank, constant = _best_split(
                                     ranks, row, samples, start, m, node_n, node_s, total_n,
                                     total_s, counts, sums, bitmap, rank_sample, listed, keys,
-                                    unsorted, inverse, n_levels)
+                                    unsorted, inverse, n_levels, continuous)
                             if k == 0:
                                 proxy_a, rank_a, constant_a = proxy, rank, constant
                             else:
