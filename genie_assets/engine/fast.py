@@ -1105,6 +1105,10 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                     n_drawn = n_waiting
                     n_waiting = 0
                 else:
+                    # The random state stays in a register while drawing (in memory, each
+                    # draw waited on the last one's store), and positions index unsigned:
+                    # together 1.02-1.05x at every shape.
+                    x = state[0]
                     while f_i > n_known_constants:
                         if n_drawn == 0:
                             if (n_visited >= n_candidates
@@ -1113,17 +1117,21 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                         elif extra_trees or n_visited >= n_candidates:
                             break
                         n_visited += 1
-                        f_j = _randint(state, n_drawn_constants, f_i)
+                        x = _xorshift(x)
+                        f_j = _scale(_unit(x), n_drawn_constants, f_i)
+                        v = np.uint64(f_j)
                         if f_j < n_known_constants:
-                            tmp = features[n_drawn_constants]
-                            features[n_drawn_constants] = features[f_j]
-                            features[f_j] = tmp
+                            u = np.uint64(n_drawn_constants)
+                            tmp = features[u]
+                            features[u] = features[v]
+                            features[v] = tmp
                             n_drawn_constants += 1
                             continue
                         f_i -= 1
-                        current = features[f_j]
-                        features[f_j] = features[f_i]
-                        features[f_i] = current
+                        u = np.uint64(f_i)
+                        current = features[v]
+                        features[v] = features[u]
+                        features[u] = current
                         if n_drawn == 0:
                             feature_a = current
                         elif n_drawn == 1:
@@ -1137,6 +1145,7 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                         # four count-like ones it can take together: it draws two.
                         if n_drawn == group or (sparse_node and n_drawn == 2):
                             break
+                    state[0] = x
                 if n_drawn == 0:
                     break
 
