@@ -69,15 +69,16 @@ def infer_edges(
 
     data = expression.to_numpy(dtype=np.float64, copy=False)
     column = {g: i for i, g in enumerate(genes)}
-    # Regulators × samples, in name order: the same layout whatever the input's gene order.
-    regulator_values = np.ascontiguousarray(data[:, [column[r] for r in regulators]].T)
+    # Regulators in name order: the same layout whatever the input's gene order.
+    regulator_columns = np.array([column[r] for r in regulators], dtype=np.int64)
     regulator_row = {r: i for i, r in enumerate(regulators)}
     n_workers = resolve_n_jobs(n_jobs)
 
     if params.engine == "fast":
-        importance_of = _fast_importances(regulator_values, params)
+        importance_of = _fast_importances(data, regulator_columns, params)
     else:
-        importance_of = _reference_importances(regulator_values, params)
+        importance_of = _reference_importances(
+            np.ascontiguousarray(data[:, regulator_columns].T), params)
 
     def one_target(target: str) -> np.ndarray:
         y = data[:, column[target]].astype(np.float64)
@@ -148,10 +149,12 @@ def edges_frame(regulators, targets, results, regulator_row) -> pd.DataFrame:
     })
 
 
-def _fast_importances(regulator_values: np.ndarray, params: Genie3Params):
+def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: Genie3Params):
     from genie_assets.engine import fast
 
-    ranked = fast.rank_regulators(regulator_values)
+    # Ranked from the samples × genes matrix's columns, not from a copy of them; a random
+    # forest keeps no copy of the values either, only their one- or two-byte ranks.
+    ranked = fast.rank_regulators(data.T, regulator_columns, keep_values=params.method == "ET")
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         return fast.forest_importances(

@@ -104,7 +104,7 @@ QUAD_LEVELS = 128
 class RankedRegulators(NamedTuple):
     """The regulator matrix prepared once per dataset for every target and tree."""
 
-    values: np.ndarray  # regulators × samples, float64
+    values: np.ndarray  # regulators × samples, float64 (no rows where not kept)
     ranks: np.ndarray  # regulators × samples, dense ranks in uint8 / uint16 / int32
     levels: np.ndarray  # each regulator's distinct values, concatenated (few-level data only)
     level_offsets: np.ndarray  # where each regulator's levels start in `levels`
@@ -115,27 +115,45 @@ class RankedRegulators(NamedTuple):
     sparse_ranks: np.ndarray  # and their ranks
 
 
-def rank_regulators(values: np.ndarray) -> RankedRegulators:
-    """Dense ranks per regulator (values closer than FEATURE_THRESHOLD share a rank)."""
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    n_rows, n_cols = values.shape
-    ranks = np.empty((n_rows, n_cols), dtype=np.int32)
+def rank_regulators(values: np.ndarray, rows=None, keep_values: bool = True
+                    ) -> RankedRegulators:
+    """Dense ranks per regulator (values closer than FEATURE_THRESHOLD share a rank).
+
+    `values` holds a regulator per row, as any 2-D array or view; `rows` picks and orders the
+    regulators (all, by default), so the transposed view of a samples × genes matrix is ranked
+    without copying it. The values themselves are kept as a regulators × samples float64 copy
+    only with keep_values: extra-trees thresholds of many-valued regulators are read from
+    them, while a random forest needs the ranks alone.
+    """
+    rows = np.arange(values.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    n_rows, n_cols = len(rows), values.shape[1]
+    # Ranks are below n_cols: stored narrow from the start (narrowed again if they allow).
+    ranks = np.empty((n_rows, n_cols),
+                     dtype=np.uint8 if n_cols <= 256 else np.uint16 if n_cols <= 65536
+                     else np.int32)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
-    levels = []
-    for row in range(n_rows):
-        order = np.argsort(values[row], kind="stable")
-        sorted_values = values[row][order]
+    levels = []  # each regulator's values, while every regulator has at most FEW_LEVELS
+    for k, row in enumerate(rows):
+        row_values = np.asarray(values[row], dtype=np.float64)
+        order = np.argsort(row_values, kind="stable")
+        sorted_values = row_values[order]
         new_value = np.empty(n_cols, dtype=bool)
         new_value[:1] = True
         new_value[1:] = sorted_values[1:] > sorted_values[:-1] + FEATURE_THRESHOLD
-        ranks[row, order] = np.cumsum(new_value) - 1
-        levels.append(sorted_values[new_value])
-        offsets[row + 1] = offsets[row] + len(levels[-1])
+        ranks[k, order] = np.cumsum(new_value) - 1
+        n_levels = int(np.count_nonzero(new_value))
+        if levels is not None and n_levels <= FEW_LEVELS:
+            levels.append(sorted_values[new_value])
+        else:
+            levels = None
+        offsets[k + 1] = offsets[k] + n_levels
     n_ranks = int(max(np.diff(offsets).max(initial=1), 1))
     dtype = np.uint8 if n_ranks <= 256 else np.uint16 if n_ranks <= 65536 else np.int32
-    level_values = np.concatenate(levels) if n_ranks <= FEW_LEVELS and levels else np.empty(0)
-    ranks = ranks.astype(dtype)
-    return RankedRegulators(values, ranks, level_values, offsets, n_ranks,
+    level_values = np.concatenate(levels) if levels else np.empty(0)
+    ranks = ranks.astype(dtype, copy=False)
+    kept = (np.ascontiguousarray(values[rows], dtype=np.float64) if keep_values
+            else np.empty((0, n_cols)))
+    return RankedRegulators(kept, ranks, level_values, offsets, n_ranks,
                             *_samples_off_base(ranks))
 
 

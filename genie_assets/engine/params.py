@@ -38,7 +38,8 @@ class Genie3Params:
             or (isinstance(self.max_features, int) and self.max_features >= 1)
         ):
             raise ValueError(
-                f"max_features must be 'sqrt', 'all' or a positive integer, got {self.max_features!r}"
+                "max_features must be 'sqrt', 'all' or a positive integer, "
+                f"got {self.max_features!r}"
             )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
