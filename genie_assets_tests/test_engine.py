@@ -203,28 +203,52 @@ def test_continuous_data_two_candidates_in_one_pass_give_the_forest_of_the_gener
     assert set(np.argsort(paired)[-2:]) == {2, 9}
 
 
-def test_a_random_forest_holds_the_ranks_not_a_copy_of_the_matrix():
+@pytest.mark.parametrize("method", ["RF", "ET"])
+def test_the_fast_engine_holds_the_ranks_not_a_copy_of_the_matrix(method):
     # The bound: the expression matrix, the results, a tree per worker. The fast
-    # engine ranks the matrix's columns in place and, for a random forest, keeps only their
-    # ranks (two bytes per value here: a quarter of the float64 matrix), no copy of the values.
+    # engine ranks the matrix's columns in place and keeps their ranks (two bytes per value
+    # here: a quarter of the float64 matrix); extra-trees reads its thresholds from the
+    # caller's matrix itself. Fortran-ordered, as pandas hands out a frame read from a file.
     rng = np.random.default_rng(8)
-    frame = pd.DataFrame(rng.normal(size=(1000, 2000)),
+    frame = pd.DataFrame(np.asfortranarray(rng.normal(size=(1000, 2000))),
                          columns=[f"G{i:04d}" for i in range(2000)])
+    assert frame.to_numpy().flags.f_contiguous
     matrix_bytes = frame.to_numpy().nbytes
-    genie3(frame.iloc[:50, :30], n_trees=2)  # compiled code loaded outside the measurement
+    genie3(frame.iloc[:50, :30], method=method, n_trees=2)  # compiled code loaded beforehand
     tracemalloc.start()
     try:
-        edges = genie3(frame, targets=["G0001", "G0002"], n_trees=5)
+        edges = genie3(frame, targets=["G0001", "G0002"], method=method, n_trees=5)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert len(edges) == 2 * 1999
     assert peak < 0.4 * matrix_bytes
-    # Ranked in place without keeping the values: the ranks of a regulator-major copy.
-    # (Extra-trees reads thresholds from the values, so it keeps that copy.)
-    ranked = fast.rank_regulators(frame.to_numpy().T, np.arange(2000), keep_values=False)
-    assert ranked.values.size == 0
-    assert np.array_equal(ranked.ranks, fast.rank_regulators(frame.to_numpy().T).ranks)
+
+
+def test_ranking_in_place_gives_the_ranks_of_a_copy_and_keeps_values_only_when_asked():
+    rng = np.random.default_rng(9)
+    samples_by_genes = rng.normal(size=(300, 40))  # C-ordered: its transpose is not
+    rows = np.array([5, 2, 30, 7])
+    copied = fast.rank_regulators(np.ascontiguousarray(samples_by_genes[:, rows].T))
+    for keep in (True, False):
+        in_place = fast.rank_regulators(samples_by_genes.T, rows, keep_values=keep)
+        assert np.array_equal(in_place.ranks, copied.ranks)
+        if keep:
+            assert np.array_equal(in_place.values[in_place.value_rows], copied.values)
+        else:
+            assert in_place.values.size == 0
+    fortran = np.asfortranarray(samples_by_genes)
+    in_place = fast.rank_regulators(fortran.T, rows)
+    assert np.shares_memory(in_place.values, fortran)  # read in place, not copied
+    assert np.array_equal(in_place.values[in_place.value_rows], copied.values)
+    # Extra-trees needs the values of many-valued regulators: refused without them.
+    bare = fast.rank_regulators(samples_by_genes.T, rows, keep_values=False)
+    target = samples_by_genes[:, 0]
+    with pytest.raises(ValueError, match="keep_values"):
+        fast.forest_importances(*bare, np.arange(4), target, 3, 2, True, 1)
+    et = [fast.forest_importances(*r, np.arange(4), target, 20, 2, True, 1)
+          for r in (copied, in_place)]
+    assert np.array_equal(et[0], et[1])
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

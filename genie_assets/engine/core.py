@@ -152,8 +152,9 @@ def edges_frame(regulators, targets, results, regulator_row) -> pd.DataFrame:
 def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: Genie3Params):
     from genie_assets.engine import fast
 
-    # Ranked from the samples × genes matrix's columns, not from a copy of them; a random
-    # forest keeps no copy of the values either, only their one- or two-byte ranks.
+    # Ranked from the samples × genes matrix's columns, not from a copy of them. A random
+    # forest needs only the ranks; extra-trees also reads values, from the matrix itself where
+    # it is Fortran-ordered (a frame read from a file), else from a regulator-major copy.
     ranked = fast.rank_regulators(data.T, regulator_columns, keep_values=params.method == "ET")
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:

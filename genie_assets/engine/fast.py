@@ -104,7 +104,7 @@ QUAD_LEVELS = 128
 class RankedRegulators(NamedTuple):
     """The regulator matrix prepared once per dataset for every target and tree."""
 
-    values: np.ndarray  # regulators × samples, float64 (no rows where not kept)
+    values: np.ndarray  # a regulator's float64 values per row (no rows where not kept)
     ranks: np.ndarray  # regulators × samples, dense ranks in uint8 / uint16 / int32
     levels: np.ndarray  # each regulator's distinct values, concatenated (few-level data only)
     level_offsets: np.ndarray  # where each regulator's levels start in `levels`
@@ -113,6 +113,7 @@ class RankedRegulators(NamedTuple):
     sparse_offsets: np.ndarray  # where each such regulator's other samples start below
     sparse_samples: np.ndarray  # the samples off the base rank, regulator by regulator
     sparse_ranks: np.ndarray  # and their ranks
+    value_rows: np.ndarray  # each regulator's row in `values`
 
 
 def rank_regulators(values: np.ndarray, rows=None, keep_values: bool = True
@@ -121,9 +122,10 @@ def rank_regulators(values: np.ndarray, rows=None, keep_values: bool = True
 
     `values` holds a regulator per row, as any 2-D array or view; `rows` picks and orders the
     regulators (all, by default), so the transposed view of a samples × genes matrix is ranked
-    without copying it. The values themselves are kept as a regulators × samples float64 copy
-    only with keep_values: extra-trees thresholds of many-valued regulators are read from
-    them, while a random forest needs the ranks alone.
+    without copying it. The values themselves are kept only with keep_values: extra-trees
+    thresholds of many-valued regulators are read from them, while a random forest needs the
+    ranks alone. They are kept as given where that is a C-ordered float64 array (the transpose
+    of a Fortran-ordered matrix, as pandas hands out a frame of one dtype), else copied.
     """
     rows = np.arange(values.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     n_rows, n_cols = len(rows), values.shape[1]
@@ -151,10 +153,15 @@ def rank_regulators(values: np.ndarray, rows=None, keep_values: bool = True
     dtype = np.uint8 if n_ranks <= 256 else np.uint16 if n_ranks <= 65536 else np.int32
     level_values = np.concatenate(levels) if levels else np.empty(0)
     ranks = ranks.astype(dtype, copy=False)
-    kept = (np.ascontiguousarray(values[rows], dtype=np.float64) if keep_values
-            else np.empty((0, n_cols)))
+    if not keep_values:
+        kept, value_rows = np.empty((0, n_cols)), np.arange(n_rows)
+    elif (isinstance(values, np.ndarray) and values.dtype == np.float64
+          and values.flags.c_contiguous):
+        kept, value_rows = values, rows
+    else:
+        kept, value_rows = np.ascontiguousarray(values[rows], dtype=np.float64), np.arange(n_rows)
     return RankedRegulators(kept, ranks, level_values, offsets, n_ranks,
-                            *_samples_off_base(ranks))
+                            *_samples_off_base(ranks), value_rows.astype(np.int64))
 
 
 def _samples_off_base(ranks: np.ndarray):
@@ -782,9 +789,10 @@ def _list_ranks(bitmap, first_word, last_word, listed):
 
 
 @njit(inline="always")
-def _random_split(ranks, values, levels, level_offsets, few_levels, row, samples, start, m,
-                  node_s, total_n, total_s, node_values, inverse, state):
-    """Extra-trees split: one uniform threshold between the node's min and max of a regulator.
+def _random_split(ranks, values, levels, level_offsets, few_levels, row, value_row, samples,
+                  start, m, node_s, total_n, total_s, node_values, inverse, state):
+    """Extra-trees split: one uniform threshold between the node's min and max of a regulator
+    (`row` of the ranks, `value_row` of the values).
 
     Returns (proxy gain, threshold, is_constant).
     """
@@ -799,7 +807,7 @@ def _random_split(ranks, values, levels, level_offsets, few_levels, row, samples
             high = max(high, v)
     else:
         for i in range(m):
-            v = values[row, samples[np.uint64(start + i)]]
+            v = values[value_row, samples[np.uint64(start + i)]]
             node_values[i] = v
             low = min(low, v)
             high = max(high, v)
@@ -892,8 +900,9 @@ def _fixed_point(y):
 
 @njit(nogil=True, cache=True)
 def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
-                       sparse_samples, sparse_ranks, inputs, y, n_trees, n_candidates,
-                       extra_trees, seed, four_at_once=True, continuous_pairs=True):
+                       sparse_samples, sparse_ranks, value_rows, inputs, y, n_trees,
+                       n_candidates, extra_trees, seed, four_at_once=True,
+                       continuous_pairs=True):
     """Importances of the regulators `inputs` (rows of the ranked matrix) for one target `y`.
 
     Takes the fields of a RankedRegulators. Returns an array aligned with `inputs`: impurity
@@ -910,6 +919,9 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
     for k in range(1, n_samples + 1):
         inverse[k] = 1.0 / k
     few_levels = n_ranks <= FEW_LEVELS and levels.shape[0] > 0
+    if extra_trees and not few_levels and values.shape[0] == 0:
+        raise ValueError("extra-trees on many-valued regulators needs their values: "
+                         "rank them with keep_values=True")
     prefetching = ranks.size * ranks.itemsize > PREFETCH_BYTES
     off_base = (base_rank, sparse_offsets, sparse_samples, sparse_ranks, level_offsets)
     n_count_like = 0
@@ -932,17 +944,18 @@ def forest_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
     # are evaluated from their lists in large nodes (droplet single-cell data).
     any_off_base = sparse_samples.shape[0] > 0
     arrays = _working_arrays(n_samples, n_inputs, n_ranks)
+    valued = (values, value_rows)
     if (four_at_once and not extra_trees and 2 * n_count_like > n_inputs
             and 2 * n_listed < n_inputs):
-        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+        _grow_forest(valued, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
                      n_candidates, extra_trees, few_levels, prefetching, any_off_base, 4, False,
                      packing, _seed_state(seed), inverse, importance, arrays)
     elif continuous_pairs and not extra_trees and 2 * n_distinct > n_inputs:
-        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+        _grow_forest(valued, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
                      n_candidates, extra_trees, few_levels, prefetching, any_off_base, 2, True,
                      packing, _seed_state(seed), inverse, importance, arrays)
     else:
-        _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+        _grow_forest(valued, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
                      n_candidates, extra_trees, few_levels, prefetching, any_off_base, 2, False,
                      packing, _seed_state(seed), inverse, importance, arrays)
     return importance
@@ -991,7 +1004,7 @@ def _working_arrays(n_samples, n_inputs, n_ranks):
 
 
 @njit(nogil=True, cache=True, _nrt=False)
-def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
+def _grow_forest(valued, ranks, levels, level_offsets, off_base, inputs, y, n_trees,
                  n_candidates, extra_trees, few_levels, prefetching, any_off_base, group,
                  continuous, packing, state, inverse, importance, arrays):
     # group (2, or 4 to evaluate count-like regulators four at a time) and continuous are
@@ -1008,6 +1021,7 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
      node_w, node_wy, stack, weighted_fixed, node_p, packed, quad_features, quad_rows,
      quad_levels, quad_proxies, quad_ranks) = arrays
     shift, unit, fixed_y = packing
+    values, value_rows = valued
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     n_columns = ranks.shape[1]
@@ -1221,8 +1235,9 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                 rank_b = -1
                 if extra_trees:
                     proxy_a, threshold_a, constant_a = _random_split(
-                        ranks, values, levels, level_offsets, few_levels, row_a, samples, start,
-                        m, node_s, total_n, total_s, node_values, inverse, state)
+                        ranks, values, levels, level_offsets, few_levels, row_a,
+                        value_rows[row_a], samples, start, m, node_s, total_n, total_s,
+                        node_values, inverse, state)
                     rank_a = -1
                     constant_b = True
                 else:
@@ -1325,8 +1340,8 @@ def _grow_forest(values, ranks, levels, level_offsets, off_base, inputs, y, n_tr
                 continue
             row = inputs[best_feature]
             if extra_trees and not few_levels:
-                middle = _partition_by_value(values, row, best_threshold, samples, start, end,
-                                             spill)
+                middle = _partition_by_value(values, value_rows[row], best_threshold, samples,
+                                             start, end, spill)
             else:
                 if extra_trees:
                     best_rank = _level_rank(levels, level_offsets, row, best_threshold)
