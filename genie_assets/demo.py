@@ -12,6 +12,13 @@ import time
 import pandas as pd
 from dagster import DagsterInstance
 
+from genie_assets.assets.exploration import (
+    GENE_MODULES,
+    GRAPHML,
+    NETWORK_PAGE,
+    NETWORK_PICTURE,
+    REGULONS_GMT,
+)
 from genie_assets.assets.network import ADJACENCY_TSV, EDGE_TABLE, FILTERED_NETWORK, HUB_GENES
 from genie_assets.definitions import defs, resources
 from genie_assets.partitions import shard_partitions
@@ -38,8 +45,12 @@ def main() -> int:
     print(hubs.to_string(index=False))
     print("\nResults:")
     for name, parts in [("edge table", EDGE_TABLE), ("filtered network", FILTERED_NETWORK),
-                        ("adjacency TSV", ADJACENCY_TSV), ("hub genes", HUB_GENES)]:
+                        ("adjacency TSV", ADJACENCY_TSV), ("hub genes", HUB_GENES),
+                        ("gene modules", GENE_MODULES), ("regulons (GMT)", REGULONS_GMT),
+                        ("GraphML", GRAPHML), ("network picture", NETWORK_PICTURE)]:
         print(f"  {name:17s} {store.path(*parts)}")
+    print("\nExplore the network in a browser (works offline):\n  "
+          f"{store.path(*NETWORK_PAGE).as_uri()}")
     print("Browse the runs and asset metadata with `make ui` (http://127.0.0.1:3000).")
     return 0
 

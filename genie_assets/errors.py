@@ -23,3 +23,7 @@ class MissingShardsError(ShardError):
 
 class InconsistentShardsError(ShardError):
     """Shards were computed from different inputs or parameters."""
+
+
+class ExportError(InputError):
+    """A result cannot be written in the format asked for (a gene name it cannot hold)."""

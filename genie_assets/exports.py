@@ -1,4 +1,5 @@
-"""Network exports users expect: arboreto/pySCENIC adjacency TSV and GraphML, streamed."""
+"""Network exports users expect: arboreto/pySCENIC adjacency TSV (streamed from Spark), SIF and
+GraphML for Cytoscape and Gephi (from the filtered network, small enough for one machine)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ import shutil
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from genie_assets.errors import ExportError
 from genie_assets.files import atomic_path
+
+SIF_INTERACTION = "regulates"
+# Tab, line breaks and the control characters XML 1.0 cannot carry.
+UNWRITABLE = r"[\x00-\x1f\x7f]"
 
 
 def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
@@ -29,21 +36,61 @@ def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
     shutil.rmtree(output.with_suffix(".spark"), ignore_errors=True)
 
 
-def write_graphml(network: DataFrame, output: Path) -> None:
-    """A directed GraphML graph (Cytoscape, Gephi) with `importance` on each edge, streamed
-    row by row from Spark."""
-    genes = network.select(F.col("regulator").alias("gene")).union(
-        network.select(F.col("target").alias("gene"))).distinct().orderBy("gene")
-    with atomic_path(output) as temporary, open(temporary, "w") as handle:
-        handle.write(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
-            '  <key id="importance" for="edge" attr.name="importance" attr.type="double"/>\n'
-            '  <graph id="genie3" edgedefault="directed">\n')
-        for row in genes.toLocalIterator():
-            handle.write(f"    <node id={quoteattr(row.gene)}/>\n")
-        for row in network.toLocalIterator():
+def refuse_unwritable_names(edges: pd.DataFrame, what: str, output: Path) -> None:
+    """Tab-separated and XML exports cannot hold every name: refuse, naming the gene, rather
+    than write a file whose columns shift or that no parser reads."""
+    for column in ("regulator", "target"):
+        names = pd.Series(edges[column].unique(), dtype=object)
+        bad = names[names.str.contains(UNWRITABLE, regex=True)]
+        if len(bad):
+            raise ExportError(
+                f"{output}: cannot write gene {bad.iloc[0]!r} ({len(bad)} such names) to "
+                f"{what}: a tab, line break or control character in a name would break the "
+                "format; rename those genes in the expression matrix")
+
+
+def write_sif(network: pd.DataFrame, output: Path) -> None:
+    """Simple Interaction Format (Cytoscape): `regulator<TAB>regulates<TAB>target` per edge."""
+    refuse_unwritable_names(network, "SIF", output)
+    with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+        for regulator, target in network[["regulator", "target"]].itertuples(index=False):
+            handle.write(f"{regulator}\t{SIF_INTERACTION}\t{target}\n")
+
+
+GRAPHML_NODE_ATTRIBUTES = {"module": "int", "in_degree": "int", "out_degree": "int",
+                           "degree": "int", "weighted_out_degree": "double"}
+
+
+def write_graphml(network: pd.DataFrame, genes: pd.DataFrame, output: Path) -> None:
+    """A directed GraphML graph (Cytoscape, Gephi) with typed attributes: `importance` on each
+    edge, and on each gene the columns of `genes` named in GRAPHML_NODE_ATTRIBUTES."""
+    refuse_unwritable_names(network, "GraphML", output)
+    attributes = {name: kind for name, kind in GRAPHML_NODE_ATTRIBUTES.items()
+                  if name in genes.columns}
+    by_gene = genes.set_index("gene")
+    names = sorted(set(network["regulator"]) | set(network["target"]))
+    with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+        handle.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
+        for name, kind in attributes.items():
+            handle.write(f'  <key id="{name}" for="node" attr.name="{name}" '
+                         f'attr.type="{kind}"/>\n')
+        handle.write('  <key id="importance" for="edge" attr.name="importance" '
+                     'attr.type="double"/>\n'
+                     '  <graph id="genie3" edgedefault="directed">\n')
+        for gene in names:
+            data = ""
+            if gene in by_gene.index:
+                row = by_gene.loc[gene]
+                data = "".join(f'<data key="{name}">{_graphml_value(row[name], kind)}</data>'
+                               for name, kind in attributes.items() if pd.notna(row[name]))
+            handle.write(f"    <node id={quoteattr(gene)}>{data}</node>\n")
+        for row in network[["regulator", "target", "importance"]].itertuples(index=False):
             handle.write(
                 f"    <edge source={quoteattr(row.regulator)} target={quoteattr(row.target)}>"
-                f'<data key="importance">{row.importance!r}</data></edge>\n')
+                f'<data key="importance">{float(row.importance)!r}</data></edge>\n')
         handle.write("  </graph>\n</graphml>\n")
+
+
+def _graphml_value(value, kind: str) -> str:
+    return str(int(value)) if kind == "int" else repr(float(value))

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def _png(figure) -> bytes:
+def png_bytes(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -36,7 +36,7 @@ def degree_distribution_png(degrees: pd.DataFrame) -> bytes:
     axis.set_ylabel("genes with degree k")
     axis.set_title("Degree distribution")
     axis.legend()
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def hub_bar_png(hubs: pd.DataFrame) -> bytes:
@@ -48,7 +48,7 @@ def hub_bar_png(hubs: pd.DataFrame) -> bytes:
     axis.set_title("Hub genes")
     for y, (degree, weight) in enumerate(zip(order["out_degree"], order["weighted_out_degree"])):
         axis.text(degree, y, f"  {weight:.2f}", va="center", fontsize=8)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def precision_recall_png(precision: np.ndarray, recall: np.ndarray, aupr: float,
@@ -60,4 +60,4 @@ def precision_recall_png(precision: np.ndarray, recall: np.ndarray, aupr: float,
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1.02)
     axis.set_title(f"{label}: AUPR {aupr:.3f}")
-    return _png(figure)
+    return png_bytes(figure)

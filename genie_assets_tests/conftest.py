@@ -41,3 +41,17 @@ def edges_frame():
     def make(rows):
         return pd.DataFrame(rows, columns=["regulator", "target", "importance"])
     return make
+
+
+@pytest.fixture(scope="session")
+def toy_run(tmp_path_factory, spark):
+    """The whole toy pipeline, once per test session: (store, metadata by asset, instance)."""
+    from dagster import DagsterInstance
+
+    from genie_assets_tests.helpers import TOY_N_TREES, local_resources, materialize_toy_pipeline
+
+    root = tmp_path_factory.mktemp("artifacts")
+    resources = local_resources(root, n_trees=TOY_N_TREES)
+    instance = DagsterInstance.ephemeral()
+    metadata = materialize_toy_pipeline(resources, instance)
+    return resources["store"], metadata, instance

@@ -1,6 +1,10 @@
 """Running the toy pipeline through Dagster's public surface, for the tests."""
 
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from dagster import DagsterEventType, DagsterInstance, materialize
 
@@ -14,9 +18,22 @@ from genie_assets.resources import (
     local_spark_config,
 )
 
-DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes",
-              "network_evaluation", "benchmark_report"]
+DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes", "gene_modules",
+              "regulons", "network_view", "network_exports", "network_evaluation",
+              "benchmark_report"]
+# Trees per target in the tests' toy runs: enough for the toy network's known answers.
+TOY_N_TREES = 300
 SHARD_KEYS = shard_partitions.get_partition_keys()
+
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+requires_chromium = pytest.mark.skipif(
+    CHROMIUM is None and os.environ.get("CI") != "true",
+    reason="Chromium not installed (apt-get install chromium); CI installs it",
+)
 
 
 def local_resources(root: Path, n_trees: int = 300, n_jobs: int = 2) -> dict:
@@ -50,3 +67,23 @@ def failure_messages(result) -> str:
 
 def new_instance() -> DagsterInstance:
     return DagsterInstance.ephemeral()
+
+
+def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
+    """expression → every shard partition → downstream; returns metadata by asset."""
+    metadata = {}
+    result = materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
+                         instance=instance)
+    assert result.success, failure_messages(result)
+    for key in SHARD_KEYS:
+        result = materialize(ALL_ASSETS, selection=["importance_shards"], partition_key=key,
+                             resources=resources, instance=instance)
+        assert result.success, failure_messages(result)
+        metadata[key] = result.asset_materializations_for_node("importance_shards")[0].metadata
+    result = materialize([*ALL_ASSETS, *ALL_CHECKS], selection=DOWNSTREAM, resources=resources,
+                         instance=instance)
+    assert result.success, failure_messages(result)
+    for name in DOWNSTREAM:
+        metadata[name] = result.asset_materializations_for_node(name)[0].metadata
+    metadata["checks"] = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    return metadata

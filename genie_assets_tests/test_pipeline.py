@@ -6,44 +6,15 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from genie_assets.assets import ALL_ASSETS, ALL_CHECKS, importance_shards
+from genie_assets.assets import ALL_ASSETS, importance_shards
 from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
 from genie_assets.engine import genie3
 from genie_assets.evaluation import score_network
 from genie_assets.partitions import shard_partitions
 from genie_assets.toy import toy_dataset
-from genie_assets_tests.helpers import DOWNSTREAM, local_resources
+from genie_assets_tests.helpers import TOY_N_TREES, local_resources
 
-N_TREES = 300
-
-
-def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
-    """expression → every shard partition → downstream; returns metadata by asset."""
-    metadata = {}
-    result = materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
-                         instance=instance)
-    assert result.success
-    for key in shard_partitions.get_partition_keys():
-        result = materialize(ALL_ASSETS, selection=["importance_shards"], partition_key=key,
-                             resources=resources, instance=instance)
-        assert result.success
-        metadata[key] = result.asset_materializations_for_node("importance_shards")[0].metadata
-    result = materialize([*ALL_ASSETS, *ALL_CHECKS], selection=DOWNSTREAM, resources=resources,
-                         instance=instance)
-    assert result.success
-    for name in DOWNSTREAM:
-        metadata[name] = result.asset_materializations_for_node(name)[0].metadata
-    metadata["checks"] = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    return metadata
-
-
-@pytest.fixture(scope="module")
-def toy_run(tmp_path_factory, spark):
-    root = tmp_path_factory.mktemp("artifacts")
-    resources = local_resources(root, n_trees=N_TREES)
-    instance = DagsterInstance.ephemeral()
-    metadata = materialize_toy_pipeline(resources, instance)
-    return resources["store"], metadata, instance
+N_TREES = TOY_N_TREES
 
 
 def test_edge_table_is_what_the_engine_gives_in_a_notebook(toy_run):
@@ -133,22 +104,6 @@ def test_edge_table_checks_pass_on_a_complete_network(toy_run):
         "every_target_present": True, "one_row_per_pair": True, "no_self_edges": True,
         "importances_finite_non_negative": True,
     }
-
-
-def test_graphml_export_holds_the_filtered_network(toy_run):
-    import xml.etree.ElementTree as ElementTree
-
-    store, _, _ = toy_run
-    network = pd.read_parquet(store.path(*FILTERED_NETWORK))
-    namespace = {"g": "http://graphml.graphdrawing.org/xmlns"}
-    graph = ElementTree.parse(store.path("exports", "filtered_network.graphml")).getroot()
-    nodes = {n.get("id") for n in graph.iterfind(".//g:node", namespace)}
-    edges = {(e.get("source"), e.get("target")): float(e.find("g:data", namespace).text)
-             for e in graph.iterfind(".//g:edge", namespace)}
-    assert nodes == set(network.regulator) | set(network.target)
-    assert len(edges) == len(network)
-    for row in network.itertuples():
-        assert edges[(row.regulator, row.target)] == pytest.approx(row.importance)
 
 
 def test_pictures_are_on_the_assets(toy_run):

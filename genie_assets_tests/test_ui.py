@@ -6,7 +6,6 @@ Chromium with Playwright (no browser download). Screenshots go to test-output/ui
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,20 +17,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from genie_assets.partitions import shard_partitions
+from genie_assets_tests.helpers import CHROMIUM, CHROMIUM_FLAGS, DOWNSTREAM, requires_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "test-output" / "ui"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
-DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes",
-              "network_evaluation", "benchmark_report"]
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and os.environ.get("CI") != "true",
-    reason="Chromium not installed (apt-get install chromium); CI installs it",
-)
+pytestmark = requires_chromium
 
 
 def free_port() -> int:
@@ -185,6 +175,14 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     page.get_by_text("top_hub").first.wait_for(timeout=60_000)
     page.get_by_text("TF0").first.wait_for(timeout=10_000)
     shot(page, "hub-genes")
+    # The hub subnetwork's picture, as a user opens it from the asset's metadata.
+    visit(page, f"{url}/assets/network_view")
+    page.locator("tr", has_text="network_picture").first.get_by_text("[Show Markdown]").click()
+    picture = page.locator('img[alt="hub subnetwork"]')
+    picture.wait_for(timeout=30_000)
+    assert picture.evaluate("image => image.complete && image.naturalWidth") > 300
+    shot(page, "network-view")
+    page.keyboard.press("Escape")
     visit(page, f"{url}/assets/network_evaluation")
     page.get_by_text("aupr").first.wait_for(timeout=60_000)
     shot(page, "network-evaluation")

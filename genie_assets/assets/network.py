@@ -18,7 +18,7 @@ from genie_assets.graph import (
     hub_genes as compute_hub_genes,
     pagerank_and_components,
 )
-from genie_assets.exports import write_adjacency_tsv, write_graphml
+from genie_assets.exports import write_adjacency_tsv
 from genie_assets.partitions import shard_partitions
 from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
 from genie_assets.resources import ArtifactStore, SparkResource
@@ -26,7 +26,6 @@ from genie_assets.resources import ArtifactStore, SparkResource
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")
 ADJACENCY_TSV = ("exports", "adjacency.tsv")
-GRAPHML = ("exports", "filtered_network.graphml")
 GENE_DEGREES = ("network", "gene_degrees.parquet")
 HUB_GENES = ("network", "hub_genes.parquet")
 HUB_GENES_TSV = ("network", "hub_genes.tsv")
@@ -86,9 +85,6 @@ def filtered_network(
     adjacency = store.path(*ADJACENCY_TSV)
     write_adjacency_tsv(network, adjacency)
     store.publish(adjacency)
-    graphml = store.path(*GRAPHML)
-    write_graphml(network, graphml)
-    store.publish(graphml)
     stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
     n_edges = int(stats["count(target)"])
     network.unpersist()
@@ -99,7 +95,6 @@ def filtered_network(
         "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
         "path": MetadataValue.path(store.location(*FILTERED_NETWORK)),
         "adjacency_tsv": MetadataValue.path(store.location(*ADJACENCY_TSV)),
-        "graphml": MetadataValue.path(store.location(*GRAPHML)),
     })
 
 

@@ -68,3 +68,9 @@ class SparkResource(LazyPySparkResource):
     def _init_session(self) -> None:
         require_java()
         super()._init_session()
+
+    def may_have_graphframes(self) -> bool:
+        """Whether this session loads any extra jar, GraphFrames' perhaps (asked without
+        starting Spark: without one, GraphFrames cannot be there)."""
+        config = self.spark_config or {}
+        return any(config.get(key) for key in ("spark.jars", "spark.jars.packages"))

@@ -1,0 +1,201 @@
+"""Network biology on the filtered network: gene modules, regulons, pictures, Cytoscape exports.
+
+The filtered network is small (top-k regulators per target: about 250,000 edges at 49,000 genes),
+so these assets read it whole on one machine; the edge table itself never leaves Spark.
+"""
+
+from typing import Optional
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from genie_assets.assets.network import (
+    FILTERED_NETWORK,
+    GENE_DEGREES,
+    filtered_network,
+    gene_degrees,
+)
+from genie_assets.exports import write_graphml, write_sif
+from genie_assets.graph import graphframes_available
+from genie_assets.modules import (
+    DEFAULT_RESOLUTION,
+    DEFAULT_SEED,
+    GRAPHFRAMES_LABEL_PROPAGATION,
+    LEIDEN,
+    label_propagation_modules,
+    leiden_modules,
+    module_hubs,
+)
+from genie_assets.network_view import (
+    DEFAULT_N_HUBS,
+    DEFAULT_TARGETS_PER_HUB,
+    hub_subnetwork,
+    layout,
+    subnetwork_html,
+    subnetwork_png,
+)
+from genie_assets.plots import markdown_image
+from genie_assets.regulons import (
+    DEFAULT_MIN_IMPORTANCE,
+    DEFAULT_MIN_TARGETS,
+    RegulonRule,
+    regulon_edges,
+    write_adjacencies,
+    write_gmt,
+)
+from genie_assets.resources import ArtifactStore, SparkResource
+
+GENE_MODULES = ("network", "gene_modules.parquet")
+GENE_MODULES_LABEL_PROPAGATION = ("network", "gene_modules_label_propagation.parquet")
+REGULONS = ("regulons", "regulons.parquet")
+REGULONS_GMT = ("exports", "regulons.gmt")
+REGULON_ADJACENCIES = ("exports", "regulons_adjacencies.tsv")
+NETWORK_PICTURE = ("network", "hub_subnetwork.png")
+NETWORK_PAGE = ("exports", "network_view.html")
+SIF = ("exports", "filtered_network.sif")
+GRAPHML = ("exports", "filtered_network.graphml")
+
+
+def read_network(store: ArtifactStore) -> pd.DataFrame:
+    """The filtered network (Spark's part files) as one frame, in a fixed row order."""
+    network = pd.read_parquet(store.reading(*FILTERED_NETWORK))
+    return network.sort_values(["regulator", "target"]).reset_index(drop=True)
+
+
+class ModuleConfig(Config):
+    """Leiden community detection on the filtered network, taken as undirected and weighted."""
+
+    resolution: float = DEFAULT_RESOLUTION
+    seed: int = DEFAULT_SEED
+
+
+@asset(group_name="network", deps=[filtered_network], kinds={"python", "igraph"})
+def gene_modules(context: AssetExecutionContext, config: ModuleConfig, store: ArtifactStore,
+                 spark: SparkResource) -> MaterializeResult:
+    """Gene modules: Leiden communities of the filtered network (gene, module; 1 is the largest)."""
+    network = read_network(store)
+    found = leiden_modules(network, resolution=config.resolution, seed=config.seed)
+    with store.writing(*GENE_MODULES) as temporary:
+        found.assignments.to_parquet(temporary, index=False)
+    sizes = found.sizes
+    metadata = {
+        "n_modules": len(sizes),
+        "n_genes": len(found.assignments),
+        "modularity": found.modularity,
+        "largest_module_size": int(sizes.max()) if len(sizes) else 0,
+        "module_sizes": MetadataValue.json({str(m): int(n) for m, n in sizes.items()}),
+        "largest_modules": MetadataValue.md(module_hubs(network, found.assignments)
+                                            .to_markdown(index=False)),
+        "resolution": config.resolution,
+        "seed": config.seed,
+        "path": MetadataValue.path(store.location(*GENE_MODULES)),
+    }
+    engines = [LEIDEN]
+    # No JVM is started where no jar is configured: GraphFrames cannot be there.
+    if spark.may_have_graphframes() and graphframes_available(spark.spark_session):
+        propagated = label_propagation_modules(
+            spark.spark_session.read.parquet(store.spark_path(*FILTERED_NETWORK)))
+        with store.writing(*GENE_MODULES_LABEL_PROPAGATION) as temporary:
+            propagated.to_parquet(temporary, index=False)
+        engines.append(GRAPHFRAMES_LABEL_PROPAGATION)
+        metadata["n_modules_label_propagation"] = int(propagated.module.nunique())
+        metadata["label_propagation_path"] = MetadataValue.path(
+            store.location(*GENE_MODULES_LABEL_PROPAGATION))
+    else:
+        context.log.info("GraphFrames jar not configured: label propagation skipped")
+    metadata["engines"] = ", ".join(engines)
+    return MaterializeResult(metadata=metadata)
+
+
+class RegulonConfig(Config):
+    """Which of a regulator's targets in the filtered network make its regulon."""
+
+    min_targets: int = DEFAULT_MIN_TARGETS
+    min_importance: float = DEFAULT_MIN_IMPORTANCE
+
+
+@asset(group_name="network", deps=[filtered_network], kinds={"python", "pandas"})
+def regulons(context: AssetExecutionContext, config: RegulonConfig, store: ArtifactStore
+             ) -> MaterializeResult:
+    """Regulons: each regulator with enough targets in the network, as GMT gene sets."""
+    rule = RegulonRule(min_targets=config.min_targets, min_importance=config.min_importance)
+    edges = regulon_edges(read_network(store), rule)
+    with store.writing(*REGULONS) as temporary:
+        edges.to_parquet(temporary, index=False)
+    gmt = store.path(*REGULONS_GMT)
+    n_regulons = write_gmt(edges, gmt, rule)
+    store.publish(gmt)
+    adjacencies = store.path(*REGULON_ADJACENCIES)
+    write_adjacencies(edges, adjacencies)
+    store.publish(adjacencies)
+    sizes = edges.groupby("regulator").size().sort_values(ascending=False, kind="mergesort")
+    largest = sizes.head(10).rename("targets").reset_index()
+    return MaterializeResult(metadata={
+        "n_regulons": n_regulons,
+        "n_edges": len(edges),
+        "median_regulon_size": float(sizes.median()) if len(sizes) else 0.0,
+        "largest_regulons": MetadataValue.md(largest.to_markdown(index=False)),
+        "rule": rule.describe(),
+        "gmt": MetadataValue.path(store.location(*REGULONS_GMT)),
+        "adjacencies": MetadataValue.path(store.location(*REGULON_ADJACENCIES)),
+        "path": MetadataValue.path(store.location(*REGULONS)),
+    })
+
+
+def read_genes(store: ArtifactStore) -> pd.DataFrame:
+    """Every gene of the network with its degrees and module."""
+    degrees = pd.read_parquet(store.reading(*GENE_DEGREES))
+    modules = pd.read_parquet(store.reading(*GENE_MODULES))
+    return degrees.merge(modules, on="gene", how="left").sort_values("gene").reset_index(drop=True)
+
+
+class NetworkViewConfig(Config):
+    """How much of the network the pictures show."""
+
+    n_hubs: int = DEFAULT_N_HUBS
+    targets_per_hub: int = DEFAULT_TARGETS_PER_HUB
+    title: Optional[str] = None
+
+
+@asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules],
+       kinds={"python", "matplotlib"})
+def network_view(context: AssetExecutionContext, config: NetworkViewConfig, store: ArtifactStore
+                 ) -> MaterializeResult:
+    """The hub subnetwork as a picture and as an interactive page that works offline."""
+    network = read_network(store)
+    genes = read_genes(store)
+    sub = hub_subnetwork(network, genes, genes, config.n_hubs, config.targets_per_hub)
+    positions = layout(sub)
+    title = config.title or "genie-assets GENIE3 network"
+    png = subnetwork_png(sub, positions, title)
+    with store.writing(*NETWORK_PICTURE) as temporary:
+        temporary.write_bytes(png)
+    with store.writing(*NETWORK_PAGE) as temporary:
+        temporary.write_text(subnetwork_html(sub, positions, network, title), encoding="utf-8")
+    return MaterializeResult(metadata={
+        "network_picture": MetadataValue.md(markdown_image(png, "hub subnetwork")),
+        "n_genes_drawn": len(sub.genes),
+        "n_edges_drawn": len(sub.edges),
+        "hubs": ", ".join(sub.hubs),
+        "interactive_view": MetadataValue.path(store.location(*NETWORK_PAGE)),
+        "picture_png": MetadataValue.path(store.location(*NETWORK_PICTURE)),
+    })
+
+
+@asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules],
+       kinds={"python"})
+def network_exports(context: AssetExecutionContext, store: ArtifactStore) -> MaterializeResult:
+    """The filtered network for Cytoscape and Gephi: SIF, and GraphML with typed attributes."""
+    network = read_network(store)
+    genes = read_genes(store)
+    sif, graphml = store.path(*SIF), store.path(*GRAPHML)
+    write_sif(network, sif)
+    store.publish(sif)
+    write_graphml(network, genes, graphml)
+    store.publish(graphml)
+    return MaterializeResult(metadata={
+        "n_edges": len(network),
+        "n_genes": len(genes),
+        "sif": MetadataValue.path(store.location(*SIF)),
+        "graphml": MetadataValue.path(store.location(*GRAPHML)),
+    })
