@@ -1,7 +1,9 @@
-"""`python -m genie_assets.backfill`: re-run only the shard partitions that failed or are missing.
+"""`python -m genie_assets.backfill`: re-run only the shard partitions that failed, are missing,
+or are stale (computed from another expression matrix or with other GENIE3 parameters).
 
-The CLI twin of the UI's "Launch backfill → Failed and missing" on importance_shards. Uses the
-instance at DAGSTER_HOME, so the runs show in the UI like any other.
+The CLI twin of the UI's "Launch backfill → Failed and missing" on importance_shards, plus the
+stale shards that the merge refuses. Uses the instance at DAGSTER_HOME, so the runs show in the
+UI like any other.
 """
 
 from __future__ import annotations
@@ -12,21 +14,29 @@ import sys
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from genie_assets.definitions import defs, resources
+from genie_assets.edges import staleness
 from genie_assets.partitions import shard_partitions
+from genie_assets.shard import read_shard_report
 
 
 def shards_to_backfill(instance: DagsterInstance) -> dict[str, str]:
-    """Partition key → why it needs a run ("missing" or "failed")."""
+    """Partition key → why it needs a run ("missing", "failed" or "stale: ...")."""
+    store = resources["store"]
     materialized = instance.get_materialized_partitions(AssetKey("importance_shards"))
-    on_disk = set(resources["store"].existing_shard_files())
+    on_disk = store.existing_shard_files()
+    keys = shard_partitions.get_partition_keys()
+    fingerprint = store.expression_manifest()["fingerprint"] if on_disk else ""
+    params = resources["genie3"].params().as_dict()
     reasons = {}
-    for key in shard_partitions.get_partition_keys():
+    for key in keys:
         latest = instance.get_runs(
             filters=RunsFilter(job_name="shards_job", tags={"dagster/partition": key}), limit=1)
         if latest and latest[0].status == DagsterRunStatus.FAILURE:
             reasons[key] = "failed"
         elif key not in materialized or key not in on_disk:
             reasons[key] = "missing"
+        elif why := staleness(read_shard_report(on_disk[key]), fingerprint, params, len(keys)):
+            reasons[key] = f"stale: {why}"
     return reasons
 
 

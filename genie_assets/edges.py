@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 
 import pyarrow.parquet as pq
 
-from genie_assets.errors import InconsistentShardsError, MissingShardsError
+from genie_assets.errors import MissingShardsError, StaleShardsError
 from genie_assets.files import atomic_path
 from genie_assets.shard import EDGE_SCHEMA, read_shard_report
 
@@ -29,12 +29,14 @@ class MergeSummary:
 
 
 def merge_shards(
-    shard_files: Mapping[str, Path], expected_keys: Sequence[str], output: Path
+    shard_files: Mapping[str, Path], expected_keys: Sequence[str], output: Path, *,
+    input_fingerprint: str, params: Mapping[str, object],
 ) -> MergeSummary:
     """Stream every shard's edges into one Parquet file at `output`, written atomically.
 
-    Refuses, naming the shards, when some are missing or when shards were computed from
-    different inputs or GENIE3 parameters.
+    Refuses, naming the shards, when some are missing or when any was not computed from the
+    current expression matrix (`input_fingerprint`) with the deployment's GENIE3 `params` and
+    shard count: such a shard is stale, and merging it would give an old network a new name.
     """
     missing = [key for key in expected_keys if key not in shard_files]
     if missing:
@@ -44,7 +46,17 @@ def merge_shards(
             "materialize (backfill) those partitions of importance_shards first"
         )
     reports = {key: read_shard_report(shard_files[key]) for key in expected_keys}
-    _check_consistent(reports)
+    stale = {key: why for key, report in reports.items()
+             if (why := staleness(report, input_fingerprint, params, len(expected_keys)))}
+    if stale:
+        described = "; ".join(f"{key}: {why}" for key, why in list(stale.items())[:20])
+        raise StaleShardsError(
+            f"{len(stale)} of {len(expected_keys)} shards were not computed from the current "
+            f"expression matrix (fingerprint {input_fingerprint[:12]}) with this deployment's "
+            f"GENIE3 parameters and {len(expected_keys)} shards, so they cannot be merged: "
+            f"{described}{' ...' if len(stale) > 20 else ''}. Re-materialize them: "
+            "`python -m genie_assets.backfill` selects stale shards"
+        )
 
     n_edges = 0
     low, high, total = math.inf, -math.inf, 0.0
@@ -75,23 +87,20 @@ def merge_shards(
     )
 
 
-def _check_consistent(reports: Mapping[str, dict]) -> None:
-    by_origin: dict[tuple, list[str]] = {}
-    for key, report in reports.items():
-        origin = (report["input_fingerprint"], tuple(sorted(report["params"].items())),
-                  report["n_shards"])
-        by_origin.setdefault(origin, []).append(key)
-    if len(by_origin) > 1:
-        groups = sorted(by_origin.items(), key=lambda item: -len(item[1]))
-        described = "; ".join(
-            f"shards {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}: input "
-            f"{origin[0][:12]}, parameters {dict(origin[1])}, {origin[2]} shards"
-            for origin, keys in groups
-        )
-        raise InconsistentShardsError(
-            "shards were computed from different inputs or parameters and cannot be merged "
-            f"({described}); re-materialize the odd ones"
-        )
+def staleness(report: Mapping, input_fingerprint: str, params: Mapping[str, object],
+              n_shards: int) -> str:
+    """Why a shard's output does not belong to the current run ('' when it does)."""
+    reasons = []
+    if report["input_fingerprint"] != input_fingerprint:
+        reasons.append(f"computed from input {report['input_fingerprint'][:12]}")
+    differing = {name: value for name, value in report["params"].items()
+                 if params.get(name) != value}
+    if differing or set(report["params"]) != set(params):
+        expected = {name: params.get(name) for name in differing}
+        reasons.append(f"parameters {differing} (expected {expected})")
+    if report["n_shards"] != n_shards:
+        reasons.append(f"one of {report['n_shards']} shards (expected {n_shards})")
+    return ", ".join(reasons)
 
 
 @dataclasses.dataclass

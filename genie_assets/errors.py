@@ -21,8 +21,8 @@ class MissingShardsError(ShardError):
     """The merge was asked for while some shards have no output yet."""
 
 
-class InconsistentShardsError(ShardError):
-    """Shards were computed from different inputs or parameters."""
+class StaleShardsError(ShardError):
+    """Shards were computed from another expression matrix, other parameters or shard count."""
 
 
 class ExportError(InputError):

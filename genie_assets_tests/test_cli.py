@@ -53,3 +53,69 @@ def test_cli_runs_one_shard_partition_into_the_shared_instance(tmp_path, monkeyp
     instance = DagsterInstance.get()
     assert instance.get_materialized_partitions(AssetKey("importance_shards")) == {
         "shard-0000", "shard-0001", "shard-0002", "shard-0003"}
+
+
+def backfill(env, *arguments):
+    return subprocess.run([sys.executable, "-m", "genie_assets.backfill", *arguments], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
+    """Change the input, backfill, rebuild: the whole workflow, and nothing old merged."""
+    import pandas as pd
+    import yaml
+
+    from genie_assets.engine import genie3
+    from genie_assets.expression import read_expression
+    from genie_assets_tests.conftest import dream4_paths
+
+    art = tmp_path / "art"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "GENIE_ARTIFACTS_DIR": str(art),
+           "GENIE_N_TREES": "30", "GENIE_SHARD_CORES": "1"}
+    (tmp_path / "home").mkdir()
+
+    def use_network(number: int) -> Path:
+        expression, gold = dream4_paths(number)
+        config = tmp_path / f"network{number}.yaml"
+        config.write_text(yaml.safe_dump({"ops": {"expression_matrix": {"config": {
+            "path": str(expression), "gold_standard_path": str(gold)}}}}))
+        done = subprocess.run([DAGSTER, "job", "execute", "-m", "genie_assets.definitions",
+                               "-j", "expression_job", "-c", str(config)], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return expression
+
+    use_network(1)
+    assert backfill(env).returncode == 0
+    assert run_job(env, "network_job").returncode == 0
+    first_edges = pd.read_parquet(art / "edges" / "edge_table.parquet")
+
+    network_2 = use_network(2)
+    fingerprint = json.loads((art / "expression" / "manifest.json").read_text())["fingerprint"]
+    refused = run_job(env, "network_job")
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    assert "4 of 4 shards were not computed from the current expression matrix" in output
+    assert f"fingerprint {fingerprint[:12]}" in output
+    pd.testing.assert_frame_equal(pd.read_parquet(art / "edges" / "edge_table.parquet"),
+                                  first_edges)  # the old edge table stays as it was
+
+    assert run_job(env, "shards_job", "shard-0001").returncode == 0
+    listed = backfill(env, "--dry-run")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    stale = ["shard-0000", "shard-0002", "shard-0003"]
+    for key in stale:
+        assert f"{key}: stale: computed from input" in listed.stdout, listed.stdout
+    assert "shard-0001" not in listed.stdout
+    done = backfill(env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(line.split(":")[0] for line in done.stdout.splitlines()
+                  if line.endswith(")") and "done" in line) == stale
+
+    rebuilt = run_job(env, "network_job")
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    edges = pd.read_parquet(art / "edges" / "edge_table.parquet")
+    fresh = genie3(read_expression(network_2), n_trees=30)
+    joined = fresh.merge(edges, on=["regulator", "target"])
+    assert len(joined) == len(fresh) == len(edges)
+    assert (joined.importance_x == joined.importance_y).all()

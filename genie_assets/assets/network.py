@@ -21,7 +21,7 @@ from genie_assets.graph import (
 from genie_assets.exports import write_adjacency_tsv
 from genie_assets.partitions import shard_partitions
 from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
-from genie_assets.resources import ArtifactStore, SparkResource
+from genie_assets.resources import ArtifactStore, Genie3Settings, SparkResource
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")
@@ -34,12 +34,15 @@ DEGREE_PICTURE = ("network", "degree_distribution.png")
 
 
 @asset(group_name="network", deps=["importance_shards"], compute_kind="pyarrow")
-def edge_table(context: AssetExecutionContext, store: ArtifactStore) -> MaterializeResult:
+def edge_table(context: AssetExecutionContext, store: ArtifactStore, genie3: Genie3Settings
+               ) -> MaterializeResult:
     """Every shard's edges merged by streaming into one Parquet table (regulator, target, importance)."""
     started = time.perf_counter()
     with store.writing(*EDGE_TABLE) as output:
         summary = merge_shards(store.existing_shard_files(),
-                               shard_partitions.get_partition_keys(), output)
+                               shard_partitions.get_partition_keys(), output,
+                               input_fingerprint=store.expression_manifest()["fingerprint"],
+                               params=genie3.params().as_dict())
     seconds = [r["compute_seconds"] for r in summary.shard_reports]
     return MaterializeResult(metadata={
         "n_edges": summary.n_edges,

@@ -9,6 +9,7 @@ so the same asset code runs on a laptop and against a bucket.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -54,6 +55,15 @@ class ArtifactStore(ConfigurableResource):
 
     def expression_dir(self) -> Path:
         return self.reading("expression")
+
+    def expression_manifest(self) -> dict:
+        """What the current expression matrix is (fingerprint, genes, source), as stored by
+        expression_matrix."""
+        path = self.expression_dir() / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.location('expression', 'manifest.json')}: no "
+                                    "expression matrix yet; materialize expression_matrix first")
+        return json.loads(path.read_text())
 
     def shard_file(self, partition_key: str) -> Path:
         return self.path("shards", f"{partition_key}.parquet")
