@@ -13,6 +13,10 @@ class RegulatorListError(InputError):
     """The regulator list does not fit the expression matrix."""
 
 
+class GoldStandardError(InputError):
+    """The gold standard file cannot be used to score the network."""
+
+
 class ShardError(RuntimeError):
     """A shard could not be computed, or shard outputs do not fit together."""
 

@@ -20,6 +20,7 @@ from genie_assets.expression import (
     read_regulators,
     validate_expression,
 )
+from genie_assets.evaluation import GoldStandard, load_gold_standard, pairs_in_matrix
 from genie_assets.resources import ArtifactStore
 from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
 from genie_assets.toy import toy_dataset
@@ -43,28 +44,42 @@ def expression_matrix(
     """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
     gold = None
     if config.path is None:
-        frame, regulators, gold = toy_dataset()
+        frame, regulators, toy_gold = toy_dataset()
         source, regulator_source = "toy dataset", "toy dataset"
+        gold = GoldStandard(toy_gold, positives_only=False, header_skipped=False, separator="\t")
     else:
         frame = read_expression(config.path, genes_as_rows=config.genes_as_rows)
         regulators = read_regulators(config.regulators_path) if config.regulators_path else None
         source, regulator_source = config.path, config.regulators_path or "all genes"
+        # Checked now, not when the network is scored: a bad file fails before anything changes.
+        gold = load_gold_standard(config.gold_standard_path) if config.gold_standard_path else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         validated = validate_expression(frame, regulators, source=source,
                                         regulator_source=regulator_source)
     for warning in caught:
         context.log.warning(str(warning.message))
+    gold_facts = {}
+    if gold is not None:
+        scorable, outside = pairs_in_matrix(gold.pairs, validated.matrix.columns,
+                                            validated.regulators)
+        gold_facts = {"gold_standard": gold.describe(),
+                      "n_gold_pairs": len(gold.pairs),
+                      "n_gold_pairs_outside_matrix": len(outside)}
+        if len(outside):
+            context.log.warning(
+                f"{config.gold_standard_path or 'gold standard'}: {len(outside)} of "
+                f"{len(gold.pairs)} pairs name a gene not in the matrix or a regulator not in "
+                f"the regulator list (e.g. {outside.regulator.iloc[0]} → "
+                f"{outside.target.iloc[0]}); they are left out of the scores")
 
     with store.writing("expression") as temporary:
         temporary.mkdir(parents=True)
         validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
         (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n")
         if gold is not None:
-            gold.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False, header=False)
-        elif config.gold_standard_path:
-            (temporary / GOLD_STANDARD_FILE).write_bytes(
-                open(config.gold_standard_path, "rb").read())
+            gold.pairs.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False,
+                              header=False)
         fingerprint = fingerprint_file(temporary / EXPRESSION_FILE)
         manifest = {
             "fingerprint": fingerprint,
@@ -73,6 +88,8 @@ def expression_matrix(
             "n_genes": int(validated.matrix.shape[1]),
             "n_regulators": len(validated.regulators),
             "dropped_constant_genes": validated.dropped_constant_genes,
+            **({"gold_standard_source": config.gold_standard_path or source,
+                "gold_standard_positives_only": gold.positives_only} if gold else {}),
         }
         (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     return MaterializeResult(
@@ -83,6 +100,7 @@ def expression_matrix(
             "n_regulators": manifest["n_regulators"],
             "n_dropped_constant_genes": len(validated.dropped_constant_genes),
             "fingerprint": fingerprint,
+            **gold_facts,
             "path": MetadataValue.path(store.location("expression", EXPRESSION_FILE)),
         },
         data_version=DataVersion(fingerprint[:16]),

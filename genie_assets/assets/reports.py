@@ -3,12 +3,14 @@
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from genie_assets.assets.expression import GOLD_STANDARD_FILE
 from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK
 from genie_assets.evaluation import (
     gold_scores_from_parquet,
+    pairs_in_matrix,
     precision_recall,
     read_gold_standard,
     score_network,
@@ -16,6 +18,7 @@ from genie_assets.evaluation import (
 from genie_assets.plots import markdown_image, precision_recall_png
 from genie_assets.pricing import cost_usd
 from genie_assets.resources import ArtifactStore
+from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE
 
 GENOME_SCALE_TARGETS = 49_000
 PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
@@ -25,11 +28,26 @@ PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
 def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
                        ) -> MaterializeResult:
     """AUPR and AUROC of the full and the filtered network against the gold standard."""
-    gold_path = store.expression_dir() / GOLD_STANDARD_FILE
+    folder = store.expression_dir()
+    gold_path = folder / GOLD_STANDARD_FILE
     if not gold_path.exists():
         context.log.info("No gold standard configured (expression_matrix gold_standard_path)")
         return MaterializeResult(metadata={"evaluated": False})
-    gold = read_gold_standard(gold_path)
+    manifest = store.expression_manifest()
+    genes = [g for g in pq.read_schema(folder / EXPRESSION_FILE).names
+             if not g.startswith("__index_level_")]
+    regulators = (folder / REGULATORS_FILE).read_text().split()
+    gold, outside = pairs_in_matrix(read_gold_standard(gold_path), genes, regulators)
+    facts = {
+        "n_gold_pairs_outside_matrix": len(outside),
+        "gold_standard": manifest.get("gold_standard_source", str(gold_path)),
+        "gold_positives_only": bool(manifest.get("gold_standard_positives_only", False)),
+    }
+    if gold.label.nunique() < 2:
+        reason = ("no true" if not gold.label.any() else "no false") + \
+            " pair of the gold standard is in the matrix: AUPR and AUROC are undefined"
+        context.log.warning(reason)
+        return MaterializeResult(metadata={"evaluated": False, "reason": reason, **facts})
     full = gold_scores_from_parquet(store.reading(*EDGE_TABLE), gold)
     filtered = gold_scores_from_parquet(store.reading(*FILTERED_NETWORK), gold)
     full_scores = score_network(full, gold)
@@ -39,6 +57,8 @@ def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
     with store.writing(*PRECISION_RECALL_PICTURE) as temporary:
         temporary.write_bytes(precision_recall_png(precision, recall, full_scores["aupr"],
                                                    "full edge table"))
+    note = ("the gold standard lists true edges only: every other pair of its genes counts as "
+            "false") if facts["gold_positives_only"] else "as labelled in the gold standard"
     return MaterializeResult(metadata={
         "evaluated": True,
         "aupr": full_scores["aupr"],
@@ -47,9 +67,11 @@ def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
         "filtered_auroc": filtered_scores["auroc"],
         "n_gold_pairs": full_scores["n_pairs"],
         "n_gold_positives": full_scores["n_positives"],
+        "negatives": note,
+        **facts,
         "precision_recall_curve": MetadataValue.md(
             markdown_image(picture.read_bytes(), "precision-recall curve")),
-        "gold_standard": MetadataValue.path(str(gold_path)),
+        "gold_standard_path": MetadataValue.path(str(gold_path)),
     })
 
 
