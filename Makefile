@@ -22,8 +22,13 @@ java:
 	  echo "Install it (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or set JAVA_HOME."; \
 	  exit 1; }
 
-setup: $(BIN)/.installed java
-	@mkdir -p $(DAGSTER_HOME) $(GENIE_ARTIFACTS_DIR)
+setup: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
+	@mkdir -p $(GENIE_ARTIFACTS_DIR)
+
+# The instance's settings (telemetry off, ...) from deploy/dagster.yaml.
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $@
 
 # Materialise the whole asset graph on the built-in toy data, then show the hub genes.
 demo: setup

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
+import os
 import warnings
 from pathlib import Path
 from typing import Optional, Sequence
@@ -37,8 +39,7 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
         raise ExpressionMatrixError(
             f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    if not path.is_file():
-        raise ExpressionMatrixError(f"{path}: no such file")
+    refuse_unreadable_path(path, ExpressionMatrixError)
     if path.stat().st_size == 0:
         raise ExpressionMatrixError(f"{path}: the file is empty")
     try:
@@ -50,6 +51,8 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
             separator = "," if suffix == ".csv" else "\t"
             frame = pd.read_csv(path, sep=separator)
             _refuse_duplicated_header(path, separator)
+            if frame.shape[1] < 2:
+                _refuse_wrong_separator(path, separator)
     except ExpressionMatrixError:
         raise
     except Exception as error:  # the reader's own message says what it could not parse
@@ -64,14 +67,51 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
     return frame
 
 
+SEPARATOR_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", " ": "space", "|": "bar"}
+
+
+def refuse_unreadable_path(path: Path, error: type[Exception]) -> None:
+    """Say what is at `path` when it is not a readable file: nothing, a folder, a broken link or
+    a loop of links."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a file")
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            raise error(f"{path}: a loop of symbolic links") from None
+        except OSError:
+            raise error(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
+                        "exist") from None
+    raise error(f"{path}: no such file")
+
+
+def _refuse_wrong_separator(path: Path, separator: str) -> None:
+    """A text file that parses into one column was read with the wrong separator: say which
+    one was tried and which one its header looks like."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    counts = {name: header.count(mark) for mark, name in SEPARATOR_NAMES.items()
+              if mark != separator}
+    likely = max(counts, key=counts.get)
+    seen = (f"its first line looks {likely}-separated ({counts[likely]} {likely}s)"
+            if counts[likely] else "its first line has no other separator either")
+    raise ExpressionMatrixError(
+        f"{path}: read as {SEPARATOR_NAMES[separator]}-separated (from its {path.suffix} "
+        f"suffix) it has a single column; {seen}. Save it tab-separated as .tsv/.txt or "
+        "comma-separated as .csv")
+
+
 def _refuse_duplicated_header(path: Path, separator: str) -> None:
     """pandas renames a repeated column 'X' to 'X.1'; the header itself must be unique."""
     import csv
 
     with open(path, newline="") as handle:
         header = next(csv.reader(handle, delimiter=separator), [])
-    names = [name.strip() for name in header]
-    duplicated = sorted({name for name in names if name and names.count(name) > 1})
+    counts = collections.Counter(name.strip() for name in header)
+    duplicated = sorted(name for name, count in counts.items() if name and count > 1)
     if duplicated:
         raise ExpressionMatrixError(f"{path}: duplicated gene names {duplicated[:10]} in the header")
 
@@ -94,16 +134,18 @@ def _read_h5ad(path: Path) -> pd.DataFrame:
 
 
 def read_regulators(path: str | Path) -> list[str]:
-    """One gene name per line (blank lines and '#' comments ignored); a TSV/CSV's first column."""
+    """One gene name per line (blank lines and '#' comments ignored): a line's first
+    tab-separated field, or its first comma-separated one in a .csv file. A UTF-8 byte-order
+    mark is not part of the first name."""
     path = Path(path)
-    if not path.is_file():
-        raise RegulatorListError(f"{path}: no such file")
+    refuse_unreadable_path(path, RegulatorListError)
+    separator = "," if path.suffix.lower() == ".csv" else "\t"
     names = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        names.append(line.split("\t")[0].split(",")[0].strip().strip('"'))
+        names.append(line.split(separator)[0].strip().strip('"'))
     if not names:
         raise RegulatorListError(f"{path}: the regulator list is empty")
     return names
@@ -133,18 +175,21 @@ def validate_expression(
         raise ExpressionMatrixError(
             f"{source}: {frame.shape[0]} sample; GENIE3 needs at least 2 samples (rows)"
         )
-    for position, gene in enumerate(frame.columns):
-        column = frame[gene]
-        if not pd.api.types.is_numeric_dtype(column):
-            numeric = pd.to_numeric(column, errors="coerce")
-            bad = numeric.isna() & column.notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise ExpressionMatrixError(
-                    f"{source}: non-numeric value {column.iloc[row]!r} for gene {gene!r} "
-                    f"in sample {frame.index[row]!r} (data row {row + 1}, column {position + 1})"
-                )
-    values = frame.apply(pd.to_numeric).astype(np.float64)
+    # Only columns that did not parse as numbers need a look; the rest convert in one step.
+    numeric_dtype = frame.dtypes.map(pd.api.types.is_numeric_dtype).to_numpy()
+    for position in np.flatnonzero(~numeric_dtype):
+        gene = frame.columns[position]
+        column = frame.iloc[:, position]
+        numeric = pd.to_numeric(column, errors="coerce")
+        bad = numeric.isna() & column.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ExpressionMatrixError(
+                f"{source}: non-numeric value {column.iloc[row]!r} for gene {gene!r} "
+                f"in sample {frame.index[row]!r} (data row {row + 1}, column {position + 1})"
+            )
+    values = frame if numeric_dtype.all() else frame.apply(pd.to_numeric)
+    values = values.astype(np.float64)
     finite = np.isfinite(values.to_numpy())
     if not finite.all():
         row, col = (int(i[0]) for i in np.nonzero(~finite))
@@ -164,8 +209,9 @@ def validate_expression(
         chosen = list(values.columns)
     else:
         regulators = [str(r) for r in regulators]
-        unknown = [r for r in regulators if r not in set(frame.columns)]
-        in_rows = [r for r in regulators if r in set(frame.index)]
+        columns, rows = set(frame.columns), set(frame.index)
+        unknown = [r for r in regulators if r not in columns]
+        in_rows = [r for r in regulators if r in rows]
         if len(unknown) > len(regulators) / 2 and len(in_rows) > len(regulators) / 2:
             raise ExpressionMatrixError(
                 f"{source}: looks transposed (genes as rows): {len(in_rows)} of "

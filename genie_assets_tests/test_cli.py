@@ -119,3 +119,19 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
     joined = fresh.merge(edges, on=["regulator", "target"])
     assert len(joined) == len(fresh) == len(edges)
     assert (joined.importance_x == joined.importance_y).all()
+
+
+def test_the_makefiles_instance_has_telemetry_off(tmp_path):
+    """`make ui` serves the instance that `make setup` configures: no telemetry, so no script
+    from dagster.io and no console error offline."""
+    home = tmp_path / "home"
+    setup = subprocess.run(["make", "-s", "setup", f"DAGSTER_HOME={home}",
+                            f"GENIE_ARTIFACTS_DIR={tmp_path / 'art'}"], cwd=REPO,
+                           capture_output=True, text=True, timeout=900)
+    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
+    dry_run = subprocess.run(["make", "-n", "ui", f"DAGSTER_HOME={home}"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert "dagster dev" in dry_run.stdout
+    instance = DagsterInstance.from_config(str(home))
+    assert instance.telemetry_enabled is False
+    instance.dispose()

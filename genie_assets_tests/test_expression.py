@@ -170,3 +170,48 @@ def test_errors_are_input_errors_of_their_kind():
     assert issubclass(RegulatorListError, InputError)
     with pytest.raises(RegulatorListError):
         validate_expression(good_matrix(), ["NOPE"])
+
+
+def test_a_file_read_with_the_wrong_separator_says_which_it_looks_like(tmp_path):
+    path = tmp_path / "matrix.txt"
+    good_matrix().to_csv(path, sep=";")
+    assert_refused(tmp_path, path, f"{path}: read as tab-separated (from its .txt suffix)",
+                   "single column", "looks semicolon-separated")
+
+
+def test_a_folder_and_a_loop_of_links_are_named_as_such(tmp_path):
+    folder = tmp_path / "matrix.tsv"
+    folder.mkdir()
+    assert_refused(tmp_path, folder, f"{folder}: is a folder, not a file")
+    loop = tmp_path / "loop.tsv"
+    loop.symlink_to(tmp_path / "loop.tsv")
+    assert_refused(tmp_path, loop, f"{loop}: a loop of symbolic links")
+    dangling = tmp_path / "gone.tsv"
+    dangling.symlink_to(tmp_path / "nowhere.tsv")
+    assert_refused(tmp_path, dangling, "a symbolic link to", "which does not exist")
+
+
+def test_regulator_names_keep_commas_and_lose_a_byte_order_mark(tmp_path):
+    frame = good_matrix().rename(columns={"TF1": "GENE,A"})
+    path = write_tsv(tmp_path, frame)
+    regulators = tmp_path / "tfs.txt"
+    regulators.write_text("\ufeffGENE,A\tcomma in the name\nTF2\n", encoding="utf-8")
+    resources = local_resources(tmp_path / "store")
+    config = {"path": str(path), "regulators_path": str(regulators)}
+    result = run(["expression_matrix"], resources, new_instance(),
+                 run_config={"ops": {"expression_matrix": {"config": config}}})
+    assert result.success, failure_messages(result)
+    stored = (resources["store"].expression_dir() / "regulators.txt").read_text().split("\n")
+    assert stored[:2] == ["GENE,A", "TF2"]
+
+
+def test_a_wide_header_is_checked_in_one_pass(tmp_path):
+    # 100,000 genes: a quadratic duplicate check took minutes here (benchmarks/validation.py
+    # prints the time); the duplicates far apart are still found.
+    genes = [f"G{i:06d}" for i in range(100_000)]
+    genes[-1] = genes[3]
+    path = tmp_path / "wide.tsv"
+    path.write_text("sample\t" + "\t".join(genes) + "\nS1\t" + "\t".join(["1"] * len(genes))
+                    + "\nS2\t" + "\t".join(["2"] * len(genes)) + "\n")
+    with pytest.raises(ExpressionMatrixError, match=r"duplicated gene names \['G000003'\]"):
+        read_expression(path)
