@@ -6,6 +6,7 @@ import collections
 import dataclasses
 import hashlib
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Optional, Sequence
@@ -16,6 +17,8 @@ import pandas as pd
 from genie_assets.errors import ExpressionMatrixError, RegulatorListError
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad")
+# Beyond this a value's square (the variance the trees reduce) overflows float64.
+MAX_ABSOLUTE_VALUE = 1e150
 
 
 @dataclasses.dataclass
@@ -27,11 +30,15 @@ class ValidatedExpression:
     dropped_constant_genes: list[str]
 
 
-def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.DataFrame:
+def read_expression(path: str | Path, *, genes_as_rows: bool = False,
+                    layer: Optional[str] = None, use_raw: bool = False) -> pd.DataFrame:
     """Read a samples × genes matrix from CSV/TSV/Parquet/AnnData `.h5ad`.
 
-    Text files have gene names in the header; a first column of non-numeric labels is taken as
-    sample names. `genes_as_rows=True` reads a genes × samples file and transposes it.
+    Text files have gene names in the header. The first column holds sample names, not a gene,
+    when its header cell is empty or a word like `sample`, `cell`, `id` or `time`, or when its
+    values are mostly not numbers or strictly increasing (sample numbers, time points).
+    `genes_as_rows=True` reads a genes × samples file and transposes it. For AnnData, `layer`
+    or `use_raw` chooses the matrix instead of `.X`.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -46,7 +53,7 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix == ".h5ad":
-            frame = _read_h5ad(path)
+            frame = _read_h5ad(path, layer, use_raw)
         else:
             separator = "," if suffix == ".csv" else "\t"
             frame = pd.read_csv(path, sep=separator)
@@ -57,9 +64,16 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False) -> pd.Data
         raise
     except Exception as error:  # the reader's own message says what it could not parse
         raise ExpressionMatrixError(f"{path}: cannot be read as {suffix} ({error})") from error
-    if frame.shape[1] > 0 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
-        if _is_label_column(frame.iloc[:, 0]):
-            frame = frame.set_index(frame.columns[0])
+    if suffix not in (".parquet", ".h5ad") and frame.shape[1] > 1 and \
+            _is_sample_column(str(frame.columns[0]), frame.iloc[:, 0]):
+        if pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
+            warnings.warn(f"{path}: first column {frame.columns[0]!r} taken as sample names, "
+                          "not a gene (its name, or its values rising at every row)")
+            # The names as written ("1", "0.5"), not as numbers parsed back to text ("1.0").
+            frame[frame.columns[0]] = pd.read_csv(
+                path, sep=separator, usecols=[0], dtype=str,
+                keep_default_na=False).iloc[:, 0].to_numpy()
+        frame = frame.set_index(frame.columns[0])
     if genes_as_rows:
         frame = frame.T
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -116,21 +130,55 @@ def _refuse_duplicated_header(path: Path, separator: str) -> None:
         raise ExpressionMatrixError(f"{path}: duplicated gene names {duplicated[:10]} in the header")
 
 
-def _is_label_column(column: pd.Series) -> bool:
-    """A column of sample labels rather than expression values: mostly not numbers."""
+SAMPLE_COLUMN_NAMES = {"", "sample", "samples", "sample_id", "sampleid", "cell", "cells",
+                       "cell_id", "barcode", "barcodes", "id", "index", "name", "time",
+                       "timepoint", "time_point", "condition", "experiment"}
+
+
+def _is_sample_column(name: str, column: pd.Series) -> bool:
+    """Sample labels rather than a gene's expression (the rule is read_expression's)."""
+    if name.startswith("Unnamed: ") or name.strip().strip('"').lower() in SAMPLE_COLUMN_NAMES:
+        return True
     numeric = pd.to_numeric(column, errors="coerce")
-    return numeric.isna().mean() > 0.5
+    if numeric.isna().mean() > 0.5:
+        return True
+    # A gene's level does not rise at every one of its samples; a sample number or time does.
+    return len(numeric) >= 3 and bool(numeric.notna().all() and
+                                      (np.diff(numeric.to_numpy()) > 0).all())
 
 
-def _read_h5ad(path: Path) -> pd.DataFrame:
+def _read_h5ad(path: Path, layer: Optional[str], use_raw: bool) -> pd.DataFrame:
+    """The cells × genes matrix of an AnnData file: `.X`, a layer, or `.raw`. A `.X` with
+    negative values looks scaled (`sc.pp.scale`) where a layer or `.raw` holds levels: refused,
+    naming those choices."""
     import anndata
 
     adata = anndata.read_h5ad(path)
-    values = adata.X
-    if hasattr(values, "toarray"):
-        values = values.toarray()
-    return pd.DataFrame(np.asarray(values, dtype=np.float64),
-                        index=adata.obs_names.astype(str), columns=adata.var_names.astype(str))
+    genes = adata.var_names
+    if use_raw and layer:
+        raise ExpressionMatrixError(f"{path}: choose a layer or use_raw, not both")
+    if use_raw:
+        if adata.raw is None:
+            raise ExpressionMatrixError(f"{path}: use_raw is set but the file has no .raw")
+        values, genes, where = adata.raw.X, adata.raw.var_names, ".raw.X"
+    elif layer:
+        if layer not in adata.layers:
+            raise ExpressionMatrixError(
+                f"{path}: no layer {layer!r}; its layers are {sorted(adata.layers) or 'none'}")
+        values, where = adata.layers[layer], f"layer {layer!r}"
+    else:
+        values, where = adata.X, ".X"
+    values = np.asarray(values.toarray() if hasattr(values, "toarray") else values,
+                        dtype=np.float64)
+    alternatives = [f"layer: {name}" for name in sorted(adata.layers)]
+    alternatives += ["use_raw: true"] if adata.raw is not None else []
+    if where == ".X" and alternatives and values.size and np.nanmin(values) < 0:
+        row, col = np.unravel_index(np.nanargmin(values), values.shape)
+        raise ExpressionMatrixError(
+            f"{path}: .X has negative values (e.g. {values[row, col]:.3g} for gene "
+            f"{genes[col]!r} in cell {adata.obs_names[row]!r}): it looks scaled, and GENIE3 "
+            f"wants expression levels. Choose the matrix with {' or '.join(alternatives)}")
+    return pd.DataFrame(values, index=adata.obs_names.astype(str), columns=genes.astype(str))
 
 
 def read_regulators(path: str | Path) -> list[str]:
@@ -198,6 +246,14 @@ def validate_expression(
             f"{values.columns[col]!r} in sample {values.index[row]!r} (data row {row + 1}, "
             f"column {col + 1})"
         )
+    extreme = np.abs(values.to_numpy()) > MAX_ABSOLUTE_VALUE
+    if extreme.any():
+        row, col = (int(i[0]) for i in np.nonzero(extreme))
+        raise ExpressionMatrixError(
+            f"{source}: value {values.iat[row, col]:.3g} for gene {values.columns[col]!r} in "
+            f"sample {values.index[row]!r} (data row {row + 1}, column {col + 1}) is beyond "
+            f"±{MAX_ABSOLUTE_VALUE:g}: its square overflows, and the gene would silently get "
+            "no importance; rescale the data (e.g. log-transform it)")
     constant = values.columns[values.std(axis=0, ddof=0).to_numpy() == 0].tolist()
     if constant:
         warnings.warn(f"{source}: dropping {len(constant)} genes of zero variance: {constant[:10]}")
@@ -206,6 +262,7 @@ def validate_expression(
         raise ExpressionMatrixError(f"{source}: fewer than 2 genes with variance left")
 
     if regulators is None:
+        _refuse_samples_as_genes(values, source)
         chosen = list(values.columns)
     else:
         regulators = [str(r) for r in regulators]
@@ -231,6 +288,24 @@ def validate_expression(
                 f"{regulator_source}: no regulator left after dropping genes of zero variance"
             )
     return ValidatedExpression(values, chosen, constant)
+
+
+# Names of samples or cells, not genes: GEO/SRA accessions, 10x barcodes, S1 / cell_2 / rep3.
+SAMPLE_NAME = re.compile(r"^(GSM\d+|[SED]RR\d+|[ACGTN]{8,}([-_.]\d+)?|"
+                         r"(sample|cell|rep|replicate|s|c|t)[ _.-]?\d+)$", re.IGNORECASE)
+
+
+def _refuse_samples_as_genes(values: pd.DataFrame, source: str) -> None:
+    """A genes × samples file read as samples × genes: more 'samples' than 'genes', the
+    columns named like samples and the rows not."""
+    columns = pd.Series(values.columns).str.match(SAMPLE_NAME).mean()
+    rows = pd.Series(values.index).str.match(SAMPLE_NAME).mean()
+    if values.shape[0] > values.shape[1] and columns >= 0.8 and rows < 0.2:
+        raise ExpressionMatrixError(
+            f"{source}: looks transposed (genes as rows): its {values.shape[1]} columns are "
+            f"named like samples (e.g. {list(values.columns[:3])}) and its {values.shape[0]} "
+            f"rows are not (e.g. {list(values.index[:3])}); GENIE3 wants samples as rows and "
+            "genes as columns (set genes_as_rows: true)")
 
 
 def fingerprint_file(path: str | Path) -> str:

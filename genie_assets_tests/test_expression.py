@@ -215,3 +215,62 @@ def test_a_wide_header_is_checked_in_one_pass(tmp_path):
                     + "\nS2\t" + "\t".join(["2"] * len(genes)) + "\n")
     with pytest.raises(ExpressionMatrixError, match=r"duplicated gene names \['G000003'\]"):
         read_expression(path)
+
+
+@pytest.mark.parametrize("header, ids", [("", range(1, 7)), ("Time", [0, 0.5, 1, 2, 4, 8]),
+                                         ("sample_id", [3, 1, 2, 6, 5, 4])])
+def test_a_numeric_first_column_of_sample_ids_or_times_is_not_a_gene(tmp_path, header, ids):
+    frame = good_matrix()
+    frame.insert(0, header, list(ids))
+    path = write_tsv(tmp_path, frame, index=False)
+    result, store = load(tmp_path, path)
+    assert result.success, failure_messages(result)
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    assert list(stored.columns) == GENES
+    as_written = [line.split("\t")[0] for line in path.read_text().splitlines()[1:]]
+    assert list(stored.index) == as_written
+
+
+def test_a_genes_by_samples_file_is_refused_without_a_regulator_list(tmp_path):
+    rng = np.random.default_rng(1)
+    genes_by_samples = pd.DataFrame(rng.random((30, 6)), index=[f"Gene{i}" for i in range(30)],
+                                    columns=[f"S{i}" for i in range(6)])
+    path = write_tsv(tmp_path, genes_by_samples)
+    assert_refused(tmp_path, path, "looks transposed (genes as rows)", "genes_as_rows: true")
+    result, _ = load(tmp_path / "again", path, genes_as_rows=True)
+    assert result.success, failure_messages(result)
+
+
+def scaled_anndata(path, with_raw=False):
+    import anndata
+
+    counts = good_matrix() * 100
+    scaled = (counts - counts.mean()) / counts.std()
+    adata = anndata.AnnData(scaled.to_numpy(), obs=pd.DataFrame(index=counts.index),
+                            var=pd.DataFrame(index=counts.columns),
+                            layers={"counts": counts.to_numpy()})
+    if with_raw:
+        adata.raw = anndata.AnnData(counts.to_numpy(), obs=adata.obs, var=adata.var)
+    adata.write_h5ad(path)
+    return counts
+
+
+def test_scaled_anndata_is_refused_naming_the_layers_and_raw(tmp_path):
+    path = tmp_path / "scaled.h5ad"
+    counts = scaled_anndata(path, with_raw=True)
+    assert_refused(tmp_path, path, ".X has negative values", "looks scaled",
+                   "layer: counts or use_raw: true")
+    for config in ({"layer": "counts"}, {"use_raw": True}):
+        result, store = load(tmp_path / str(config), path, **config)
+        assert result.success, failure_messages(result)
+        stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+        np.testing.assert_allclose(stored.to_numpy(), counts.to_numpy())
+    assert_refused(tmp_path / "no", path, "no layer 'spliced'; its layers are ['counts']",
+                   layer="spliced")
+
+
+def test_extreme_values_are_refused_naming_the_gene(tmp_path):
+    frame = good_matrix()
+    frame.iloc[2, 1] = 1e308
+    path = write_tsv(tmp_path, frame)
+    assert_refused(tmp_path, path, "value 1e+308 for gene 'TF2' in sample 'S2'", "overflows")

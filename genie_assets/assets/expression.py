@@ -35,6 +35,9 @@ class ExpressionConfig(Config):
     regulators_path: Optional[str] = None
     genes_as_rows: bool = False
     gold_standard_path: Optional[str] = None
+    # AnnData only: the matrix to use instead of .X.
+    layer: Optional[str] = None
+    use_raw: bool = False
 
 
 @asset(group_name="genie3", compute_kind="pandas", code_version="1")
@@ -43,25 +46,30 @@ def expression_matrix(
 ) -> MaterializeResult:
     """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
     gold = None
-    if config.path is None:
-        frame, regulators, toy_gold = toy_dataset()
-        source, regulator_source = "toy dataset", "toy dataset"
-        gold = GoldStandard(toy_gold, positives_only=False, header_skipped=False, separator="\t")
-    else:
-        frame = read_expression(config.path, genes_as_rows=config.genes_as_rows)
-        regulators = read_regulators(config.regulators_path) if config.regulators_path else None
-        source, regulator_source = config.path, config.regulators_path or "all genes"
-        # Checked now, not when the network is scored: a bad file fails before anything changes.
-        gold = load_gold_standard(config.gold_standard_path) if config.gold_standard_path else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if config.path is None:
+            frame, regulators, toy_gold = toy_dataset()
+            source, regulator_source = "toy dataset", "toy dataset"
+            gold = GoldStandard(toy_gold, positives_only=False, header_skipped=False,
+                                separator="\t")
+        else:
+            frame = read_expression(config.path, genes_as_rows=config.genes_as_rows,
+                                    layer=config.layer, use_raw=config.use_raw)
+            regulators = (read_regulators(config.regulators_path) if config.regulators_path
+                          else None)
+            source, regulator_source = config.path, config.regulators_path or "all genes"
+            # Checked now, not when the network is scored: a bad file fails before anything
+            # changes.
+            gold = (load_gold_standard(config.gold_standard_path) if config.gold_standard_path
+                    else None)
         validated = validate_expression(frame, regulators, source=source,
                                         regulator_source=regulator_source)
     for warning in caught:
         context.log.warning(str(warning.message))
     gold_facts = {}
     if gold is not None:
-        scorable, outside = pairs_in_matrix(gold.pairs, validated.matrix.columns,
+        _, outside = pairs_in_matrix(gold.pairs, validated.matrix.columns,
                                             validated.regulators)
         gold_facts = {"gold_standard": gold.describe(),
                       "n_gold_pairs": len(gold.pairs),
