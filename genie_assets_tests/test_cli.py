@@ -135,3 +135,24 @@ def test_the_makefiles_instance_has_telemetry_off(tmp_path):
     instance = DagsterInstance.from_config(str(home))
     assert instance.telemetry_enabled is False
     instance.dispose()
+
+
+def test_a_failed_cli_run_ends_with_its_cause(tmp_path):
+    """With the instance settings `make setup` installs, the cause is the run's last words."""
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    config = tmp_path / "bad.yaml"
+    missing = tmp_path / "no-such-matrix.tsv"
+    config.write_text(f"ops:\n  expression_matrix:\n    config:\n      path: {missing}\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "a")}
+    failed = subprocess.run([DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j",
+                             "expression_job", "-c", str(config)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0
+    last = failed.stderr.strip().splitlines()[-2:]
+    assert last == ["Why expression_job failed:",
+                    f"expression_matrix: genie_assets.errors.ExpressionMatrixError: {missing}: "
+                    "no such file"], failed.stderr[-2000:]

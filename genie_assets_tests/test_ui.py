@@ -48,8 +48,9 @@ def wait_until(condition, timeout: float, what: str, interval: float = 1.0, inst
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui_home")
-    # Telemetry off: the UI would otherwise load a script from dagster.io, unreachable here.
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The instance settings `make ui` serves (telemetry off: the UI would otherwise load a
+    # script from dagster.io, unreachable here, and log a console error).
+    (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster.yaml").read_text())
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "GENIE_ARTIFACTS_DIR": str(tmp_path_factory.mktemp("ui_artifacts")),
