@@ -15,6 +15,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from genie_assets.definitions import defs, resources
 from genie_assets.edges import staleness
+from genie_assets.orphans import sweep
 from genie_assets.partitions import shard_partitions
 from genie_assets.shard import read_shard_report
 
@@ -45,6 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="only list the partitions")
     args = parser.parse_args(argv)
     instance = DagsterInstance.get()
+    for line in sweep(instance):  # runs left STARTED by a killed process count as failed
+        print(line)
     todo = shards_to_backfill(instance)
     if not todo:
         print("Every shard partition is materialized; nothing to backfill.")

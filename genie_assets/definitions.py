@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 
 from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.jobs import expression_job, network_job, shards_job
+from genie_assets.sensors import orphaned_shard_runs
 from genie_assets.resources import (
     Genie3Settings,
     ArtifactStore,
@@ -73,5 +74,6 @@ defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[expression_job, shards_job, network_job],
+    sensors=[orphaned_shard_runs],
     resources=resources,
 )

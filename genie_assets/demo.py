@@ -21,11 +21,14 @@ from genie_assets.assets.exploration import (
 )
 from genie_assets.assets.network import ADJACENCY_TSV, EDGE_TABLE, FILTERED_NETWORK, HUB_GENES
 from genie_assets.definitions import defs, resources
+from genie_assets.orphans import sweep
 from genie_assets.partitions import shard_partitions
 
 
 def main() -> int:
     instance = DagsterInstance.get()
+    for line in sweep(instance):  # left by a demo or run that was killed
+        print(line)
     started = time.perf_counter()
     steps = [("expression_job", None)]
     steps += [("shards_job", key) for key in shard_partitions.get_partition_keys()]

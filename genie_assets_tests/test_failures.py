@@ -2,12 +2,15 @@
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from dagster import DagsterInstance
 
 from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.engine import genie3
@@ -195,3 +198,65 @@ def test_shard_that_would_run_out_of_memory_fails_before_starting(prepared, monk
     message = failure_messages(result)
     assert f"{SHARD_KEYS[0]} failed: ShardMemoryError" in message
     assert "GiB is available" in message
+
+
+def process_group(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                members.append(int(entry.name))
+    return members
+
+
+def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_path):
+    """Kill the Dagster processes of a shard run (not the shard itself): the run would stay
+    STARTED and leak its scratch folder; the next start (the daemon's sensor, the backfill)
+    marks it failed, removes the folder, and the backfill picks the partition up."""
+    from dagster import DagsterRunStatus, build_sensor_context
+
+    from genie_assets.orphans import OWNER_FILE, SCRATCH_PREFIX, scratch_root
+    from genie_assets.sensors import orphaned_shard_runs
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "a"),
+           "GENIE_SHARD_CORES": "1", "GENIE_N_TREES": "200000"}
+    dagster = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m",
+               "genie_assets.definitions"]
+    subprocess.run([*dagster, "-j", "expression_job"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    before = set(scratch_root().glob(f"{SCRATCH_PREFIX}*"))
+    launched = subprocess.Popen([*dagster, "-j", "shards_job", "--tags",
+                                 '{"dagster/partition": "shard-0001"}'], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+            shard_processes() and set(scratch_root().glob(f"{SCRATCH_PREFIX}*")) - before):
+        time.sleep(0.5)
+    (scratch,) = set(scratch_root().glob(f"{SCRATCH_PREFIX}*")) - before
+    assert (scratch / OWNER_FILE).is_file()
+    shards = set(shard_processes())
+    for pid in process_group(launched.pid):
+        if pid not in shards:
+            os.kill(pid, signal.SIGKILL)
+    launched.wait(timeout=30)
+    for pid in shards:  # the orphaned shard computes for nobody; end it too
+        os.kill(pid, signal.SIGKILL)
+
+    instance = DagsterInstance.from_config(str(home))
+    (orphan,) = instance.get_runs()[:1]
+    assert orphan.status == DagsterRunStatus.STARTED and scratch.is_dir()
+    skipped = orphaned_shard_runs(build_sensor_context(instance=instance))
+    assert f"run {orphan.run_id}: marked failed" in skipped.skip_message
+    assert instance.get_run_by_id(orphan.run_id).status == DagsterRunStatus.FAILURE
+    assert not scratch.exists()
+    listed = subprocess.run([sys.executable, "-m", "genie_assets.backfill", "--dry-run"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert "shard-0001: failed" in listed.stdout, listed.stdout + listed.stderr
+    instance.dispose()

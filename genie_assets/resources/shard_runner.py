@@ -20,6 +20,7 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported a
 
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardError
+from genie_assets.orphans import SCRATCH_PREFIX, claim, scratch_root
 from genie_assets.resources.storage import ArtifactStore
 
 
@@ -51,8 +52,11 @@ class LocalShardRunner(ShardRunner):
         partition_key = hyperparameters["partition_key"]
         cores = resolve_n_jobs(self.n_jobs)
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix=f"genie-{partition_key}-") as scratch:
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{partition_key}-",
+                                         dir=scratch_root()) as scratch:
             scratch_path = Path(scratch)
+            # If this process dies, the next start finds the folder and fails its run.
+            claim(scratch_path, context.run_id)
             config_dir = scratch_path / "input" / "config"
             config_dir.mkdir(parents=True)
             hyper = {**hyperparameters, "n_jobs": str(cores)}
