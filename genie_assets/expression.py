@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import warnings
@@ -17,6 +18,9 @@ import pandas as pd
 from genie_assets.errors import ExpressionMatrixError, RegulatorListError
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad")
+# Gene names may hold any character but these (tab, line breaks, control characters), which no
+# tab-separated export can carry.
+UNWRITABLE_NAME = r"[\x00-\x1f\x7f]"
 # Beyond this a value's square (the variance the trees reduce) overflows float64.
 MAX_ABSOLUTE_VALUE = 1e150
 
@@ -213,6 +217,13 @@ def validate_expression(
     """
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ExpressionMatrixError(f"{source}: no data (shape {frame.shape})")
+    unwritable = pd.Series(frame.columns, dtype=object).str.contains(UNWRITABLE_NAME)
+    if unwritable.any():
+        gene = frame.columns[int(np.flatnonzero(unwritable.to_numpy())[0])]
+        raise ExpressionMatrixError(
+            f"{source}: gene name {gene!r} holds a tab, line break or control character "
+            f"({int(unwritable.sum())} such names): it cannot be written to the edge table's "
+            "exports (TSV, GMT, SIF) or read back whole; rename it")
     duplicated_genes = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated_genes:
         raise ExpressionMatrixError(f"{source}: duplicated gene names {duplicated_genes[:10]}")
@@ -306,6 +317,31 @@ def _refuse_samples_as_genes(values: pd.DataFrame, source: str) -> None:
             f"named like samples (e.g. {list(values.columns[:3])}) and its {values.shape[0]} "
             f"rows are not (e.g. {list(values.index[:3])}); GENIE3 wants samples as rows and "
             "genes as columns (set genes_as_rows: true)")
+
+
+def stored_matrix_problems(folder: Path) -> tuple[list[str], dict]:
+    """What is wrong with a stored expression folder (empty when nothing), and its figures:
+    the checks `expression_matrix` applies to its candidate before it replaces the stored one,
+    and the blocking asset check applies to what is stored."""
+    from genie_assets.shard import (EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE,
+                                    read_regulator_names)
+
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    matrix = pd.read_parquet(folder / EXPRESSION_FILE)
+    regulators = read_regulator_names(folder / REGULATORS_FILE)
+    problems = []
+    if fingerprint_file(folder / EXPRESSION_FILE) != manifest["fingerprint"]:
+        problems.append("the matrix file changed after it was validated")
+    if matrix.shape[0] < 2:
+        problems.append(f"{matrix.shape[0]} samples")
+    if not np.isfinite(matrix.to_numpy()).all():
+        problems.append("missing or infinite values")
+    absent = sorted(set(regulators) - set(matrix.columns))
+    if absent or not regulators:
+        problems.append(f"regulators not in the matrix: {absent[:10]}" if absent
+                        else "no regulators")
+    return problems, {"n_samples": int(matrix.shape[0]), "n_genes": int(matrix.shape[1]),
+                      "n_regulators": len(regulators)}
 
 
 def fingerprint_file(path: str | Path) -> str:

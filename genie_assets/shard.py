@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from genie_assets.engine import Genie3Params, infer_edges
 from genie_assets.engine.core import resolve_n_jobs
+from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
 from genie_assets.sharding import targets_for_shard
 
@@ -41,10 +42,6 @@ EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
 MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
 # Bytes per edge while a shard's result is a pandas frame (two object columns and a float).
 BYTES_PER_EDGE = 160
-
-
-class ShardMemoryError(MemoryError):
-    """The machine is too small for this shard; raised before any work starts."""
 
 
 def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targets: int,
@@ -77,6 +74,11 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return min(limits) if limits else 1 << 62
+
+
+def read_regulator_names(path: Path) -> list[str]:
+    """The stored regulator list: one name a line, as written (a name may hold spaces)."""
+    return [name for name in path.read_text(encoding="utf-8").splitlines() if name]
 
 
 class SageMakerContract:
@@ -122,7 +124,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     import pandas as pd
 
     expression = pd.read_parquet(contract.expression_dir / EXPRESSION_FILE)
-    regulators = (contract.expression_dir / REGULATORS_FILE).read_text().split()
+    regulators = read_regulator_names(contract.expression_dir / REGULATORS_FILE)
     manifest = json.loads((contract.expression_dir / MANIFEST_FILE).read_text())
     shard_targets = targets_for_shard(list(expression.columns), index, n_shards)
     # With several hosts, each takes every n-th of the shard's targets and writes its own file.

@@ -274,3 +274,42 @@ def test_extreme_values_are_refused_naming_the_gene(tmp_path):
     frame.iloc[2, 1] = 1e308
     path = write_tsv(tmp_path, frame)
     assert_refused(tmp_path, path, "value 1e+308 for gene 'TF2' in sample 'S2'", "overflows")
+
+
+def stored_hashes(store) -> dict:
+    import hashlib
+
+    folder = store.expression_dir()
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_tab_in_a_gene_name_is_refused_and_the_stored_good_data_is_untouched(tmp_path):
+    resources = local_resources(tmp_path / "store")
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success  # the toy data, with gold
+    before = stored_hashes(resources["store"])
+    assert "gold_standard.tsv" in before
+    frame = good_matrix().rename(columns={"G1": "TAB\tGENE"})
+    path = tmp_path / "tab.csv"
+    frame.to_csv(path)
+    config = {"path": str(path)}
+    result = run(["expression_matrix"], resources, instance,
+                 run_config={"ops": {"expression_matrix": {"config": config}}})
+    assert not result.success
+    assert "gene name 'TAB\\tGENE' holds a tab" in failure_messages(result)
+    assert stored_hashes(resources["store"]) == before, "the good matrix must stay as it was"
+
+
+def test_gene_names_with_spaces_unicode_and_case_round_trip(tmp_path):
+    names = ["GENE A", "Ünïcode-β", "sept2", "SEPT2", "0042", "1e5"]
+    frame = pd.DataFrame(np.random.default_rng(3).random((8, len(names))), columns=names,
+                         index=[f"S{i}" for i in range(8)])
+    path = tmp_path / "names.tsv"
+    frame.to_csv(path, sep="\t")
+    result, store = load(tmp_path, path, regulators=names[:3])
+    assert result.success, failure_messages(result)
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    assert list(stored.columns) == names
+    from genie_assets.shard import read_regulator_names
+
+    assert read_regulator_names(store.expression_dir() / "regulators.txt") == sorted(names[:3])

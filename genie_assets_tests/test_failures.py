@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance
 
 from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.engine import genie3
@@ -198,6 +198,18 @@ def test_shard_that_would_run_out_of_memory_fails_before_starting(prepared, monk
     message = failure_messages(result)
     assert f"{SHARD_KEYS[0]} failed: ShardMemoryError" in message
     assert "GiB is available" in message
+    # It would fail the same way again: no retry.
+    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert not retries and "not retried" in message
+
+
+def test_a_killed_shard_is_retried_but_a_memory_refusal_is_not():
+    from genie_assets.errors import names_a_deterministic_failure
+
+    assert names_a_deterministic_failure("AlgorithmError: ExecuteUserScriptError: ... "
+                                         "genie_assets.errors.ShardMemoryError: needs 3 GiB")
+    assert names_a_deterministic_failure("ExpressionMatrixError: x.tsv: no such file")
+    assert not names_a_deterministic_failure("shard-0001 failed: process exited with -9")
 
 
 def process_group(pgid: int) -> list[int]:

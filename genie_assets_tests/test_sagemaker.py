@@ -141,7 +141,12 @@ def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, t
     assert not result.success
     message = failure_messages(result)
     assert "ended Failed" in message and "ShardMemoryError" in message
+    assert "not retried: it would fail again" in message
     assert not resources["store"].shard_file(SHARD_KEYS[1]).exists()
+    # A certain failure is billed once: one training job, no retry.
+    _, standin = moto_endpoint
+    jobs = [job for job in standin.created if f"-{SHARD_KEYS[1]}-" in job["name"]]
+    assert len(jobs) == 1, [job["name"] for job in jobs]
     # Fix the cause, backfill the partition: it completes.
     monkeypatch.delenv("GENIE_MEMORY_LIMIT_BYTES")
     assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[1]).success

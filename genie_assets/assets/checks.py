@@ -1,41 +1,22 @@
 """Data quality checks that Dagster runs after the assets they guard."""
 
-import json
 
-import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 from dagster import AssetCheckResult, AssetCheckSpec, asset_check, multi_asset_check
 
 from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.edges import inspect_edge_table
-from genie_assets.expression import fingerprint_file
+from genie_assets.expression import stored_matrix_problems
 from genie_assets.resources import ArtifactStore
-from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
+from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
 
 
 @asset_check(asset="expression_matrix", blocking=True)
 def expression_matrix_is_usable(store: ArtifactStore) -> AssetCheckResult:
     """The stored matrix is the one validated: same fingerprint, finite, ≥ 2 samples, regulators present."""
-    folder = store.expression_dir()
-    manifest = json.loads((folder / MANIFEST_FILE).read_text())
-    matrix = pd.read_parquet(folder / EXPRESSION_FILE)
-    regulators = (folder / REGULATORS_FILE).read_text().split()
-    problems = []
-    if fingerprint_file(folder / EXPRESSION_FILE) != manifest["fingerprint"]:
-        problems.append("the matrix file changed after it was validated")
-    if matrix.shape[0] < 2:
-        problems.append(f"{matrix.shape[0]} samples")
-    if not np.isfinite(matrix.to_numpy()).all():
-        problems.append("missing or infinite values")
-    absent = sorted(set(regulators) - set(matrix.columns))
-    if absent or not regulators:
-        problems.append(f"regulators not in the matrix: {absent[:10]}" if absent else "no regulators")
-    return AssetCheckResult(
-        passed=not problems,
-        metadata={"problems": "; ".join(problems) or "none", "n_samples": int(matrix.shape[0]),
-                  "n_genes": int(matrix.shape[1]), "n_regulators": len(regulators)},
-    )
+    problems, figures = stored_matrix_problems(store.expression_dir())
+    return AssetCheckResult(passed=not problems,
+                            metadata={"problems": "; ".join(problems) or "none", **figures})
 
 
 EDGE_CHECKS = {
@@ -55,7 +36,7 @@ def edge_table_checks(store: ArtifactStore):
     folder = store.expression_dir()
     genes = pq.read_schema(folder / EXPRESSION_FILE).names
     genes = [g for g in genes if not g.startswith("__index_level_")]
-    regulators = (folder / REGULATORS_FILE).read_text().split()
+    regulators = read_regulator_names(folder / REGULATORS_FILE)
     found = inspect_edge_table(store.reading(*EDGE_TABLE), genes, regulators)
     yield AssetCheckResult(
         check_name="every_target_present", asset_key="edge_table",

@@ -13,7 +13,8 @@ from dagster import (
     asset,
 )
 
-from genie_assets.expression import fingerprint_file
+from genie_assets.errors import ExpressionMatrixError
+from genie_assets.expression import fingerprint_file, stored_matrix_problems
 from genie_assets.inputs import load_inputs
 from genie_assets.resources import ArtifactStore
 from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
@@ -47,7 +48,8 @@ def expression_matrix(
     with store.writing("expression") as temporary:
         temporary.mkdir(parents=True)
         validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
-        (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n")
+        (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n",
+                                                 encoding="utf-8")
         if gold is not None:
             gold.pairs.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False,
                               header=False)
@@ -63,6 +65,13 @@ def expression_matrix(
                 "gold_standard_positives_only": gold.positives_only} if gold else {}),
         }
         (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        # Validate, then replace: the candidate passes what the blocking check will ask of it,
+        # or the stored matrix (and its regulators and gold standard) stays as it was.
+        problems, _ = stored_matrix_problems(temporary)
+        if problems:
+            raise ExpressionMatrixError(
+                f"{inputs.source}: the matrix as it would be stored fails its check "
+                f"({'; '.join(problems)}); the stored matrix is unchanged")
     gold_facts = {"gold_standard": gold.describe(), "n_gold_pairs": len(gold.pairs),
                   "n_gold_pairs_outside_matrix": inputs.n_gold_pairs_outside_matrix
                   } if gold else {}

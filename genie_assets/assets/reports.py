@@ -18,7 +18,7 @@ from genie_assets.evaluation import (
 from genie_assets.plots import markdown_image, precision_recall_png
 from genie_assets.pricing import cost_usd
 from genie_assets.resources import ArtifactStore
-from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE
+from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
 
 GENOME_SCALE_TARGETS = 49_000
 PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
@@ -36,7 +36,7 @@ def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
     manifest = store.expression_manifest()
     genes = [g for g in pq.read_schema(folder / EXPRESSION_FILE).names
              if not g.startswith("__index_level_")]
-    regulators = (folder / REGULATORS_FILE).read_text().split()
+    regulators = read_regulator_names(folder / REGULATORS_FILE)
     gold, outside = pairs_in_matrix(read_gold_standard(gold_path), genes, regulators)
     facts = {
         "n_gold_pairs_outside_matrix": len(outside),

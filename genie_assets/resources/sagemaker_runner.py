@@ -37,7 +37,7 @@ from pydantic import Field
 
 from genie_assets.errors import ShardError
 from genie_assets.pricing import cost_usd
-from genie_assets.resources.shard_runner import ShardRunner
+from genie_assets.resources.shard_runner import ShardRunner, shard_failure
 from genie_assets.resources.storage import ArtifactStore
 from genie_assets.shard import PIPES_TRANSPORT_ENV, combine_host_outputs, host_output_name
 
@@ -252,8 +252,9 @@ class SageMakerShardRunner(ShardRunner):
                 raise
             status = description["TrainingJobStatus"]
             if status != "Completed":
-                raise ShardError(f"{partition_key} failed: SageMaker training job {name} ended "
-                                 f"{status}: {description.get('FailureReason', 'no reason given')}")
+                reason = description.get("FailureReason", "no reason given")
+                raise shard_failure(f"{partition_key} failed: SageMaker training job {name} "
+                                    f"ended {status}: {reason}")
             shard = self._collect_outputs(s3, store, partition_key, host_outputs)
         billable = float(description.get("BillableTimeInSeconds") or 0.0)
         cost = cost_usd(self.instance_type, self.instance_count, billable)

@@ -12,6 +12,7 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     ConfigurableResource,
+    Failure,
     MaterializeResult,
     PipesSubprocessClient,
 )
@@ -19,7 +20,7 @@ from dagster import (
 from dagster._core.errors import DagsterPipesExecutionError  # not re-exported at top level
 
 from genie_assets.engine.core import resolve_n_jobs
-from genie_assets.errors import ShardError
+from genie_assets.errors import ShardError, names_a_deterministic_failure
 from genie_assets.orphans import SCRATCH_PREFIX, claim, scratch_root
 from genie_assets.resources.storage import ArtifactStore
 
@@ -85,7 +86,7 @@ class LocalShardRunner(ShardRunner):
             except DagsterPipesExecutionError as error:
                 failure = scratch_path / "output" / "failure"
                 reason = failure.read_text() if failure.exists() else str(error)
-                raise ShardError(f"{partition_key} failed: {reason}") from error
+                raise shard_failure(f"{partition_key} failed: {reason}") from error
             output = model_dir / f"{partition_key}.parquet"
             if not output.is_file():
                 raise RuntimeError(f"{partition_key}: the shard program wrote no {output.name}")
@@ -101,6 +102,15 @@ class LocalShardRunner(ShardRunner):
             completed.get_materialize_result(),
             {**runner_facts, "path": str(store.shard_file(partition_key))},
         )
+
+
+def shard_failure(message: str) -> Exception:
+    """The error to fail a shard with: a Dagster Failure that is not retried when the cause
+    would recur (bad input, too little memory), else a ShardError the retry policy retries."""
+    if names_a_deterministic_failure(message):
+        return Failure(description=f"{message} (not retried: it would fail again)",
+                       allow_retries=False)
+    return ShardError(message)
 
 
 def _with_runner_metadata(result: MaterializeResult, extra: dict[str, Any]) -> MaterializeResult:
