@@ -12,11 +12,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from genie_assets.errors import ExportError
+from genie_assets.expression import UNWRITABLE_NAME
 from genie_assets.files import atomic_path
 
 SIF_INTERACTION = "regulates"
-# Tab, line breaks and the control characters XML 1.0 cannot carry.
-UNWRITABLE = r"[\x00-\x1f\x7f]"
 
 
 def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
@@ -41,7 +40,7 @@ def refuse_unwritable_names(edges: pd.DataFrame, what: str, output: Path) -> Non
     than write a file whose columns shift or that no parser reads."""
     for column in ("regulator", "target"):
         names = pd.Series(edges[column].unique(), dtype=object)
-        bad = names[names.str.contains(UNWRITABLE, regex=True)]
+        bad = names[names.str.contains(UNWRITABLE_NAME, regex=True)]
         if len(bad):
             raise ExportError(
                 f"{output}: cannot write gene {bad.iloc[0]!r} ({len(bad)} such names) to "

@@ -39,12 +39,12 @@ class Subnetwork:
     hubs: list[str]
 
 
-def hub_subnetwork(network: pd.DataFrame, degrees: pd.DataFrame, modules: pd.DataFrame,
-                   n_hubs: int = DEFAULT_N_HUBS,
+def hub_subnetwork(network: pd.DataFrame, genes: pd.DataFrame, n_hubs: int = DEFAULT_N_HUBS,
                    targets_per_hub: int = DEFAULT_TARGETS_PER_HUB) -> Subnetwork:
     """The `n_hubs` top regulators (out-degree, then weighted out-degree, then name, as
-    `hub_genes` ranks them) with their `targets_per_hub` strongest targets each."""
-    ranked = degrees[degrees.out_degree > 0].sort_values(
+    `hub_genes` ranks them) with their `targets_per_hub` strongest targets each; `genes` holds
+    every gene's degrees and module."""
+    ranked = genes[genes.out_degree > 0].sort_values(
         ["out_degree", "weighted_out_degree", "gene"], ascending=[False, False, True])
     hubs = ranked["gene"].head(n_hubs).tolist()
     strongest = (network[network.regulator.isin(hubs)]
@@ -54,11 +54,11 @@ def hub_subnetwork(network: pd.DataFrame, degrees: pd.DataFrame, modules: pd.Dat
     drawn = set(hubs) | set(strongest.target)
     edges = network[network.regulator.isin(drawn) & network.target.isin(drawn)]
     edges = edges.sort_values(["regulator", "target"]).reset_index(drop=True)
-    genes = (pd.DataFrame({"gene": sorted(drawn)})
-             .merge(degrees[["gene", "degree", "in_degree", "out_degree"]], on="gene", how="left")
-             .merge(modules[["gene", "module"]], on="gene", how="left"))
-    genes["is_hub"] = genes.gene.isin(hubs)
-    return Subnetwork(genes, edges[["regulator", "target", "importance"]], hubs)
+    drawn_genes = (pd.DataFrame({"gene": sorted(drawn)})
+                   .merge(genes[["gene", "degree", "in_degree", "out_degree", "module"]],
+                          on="gene", how="left"))
+    drawn_genes["is_hub"] = drawn_genes.gene.isin(hubs)
+    return Subnetwork(drawn_genes, edges[["regulator", "target", "importance"]], hubs)
 
 
 def module_colours(modules: pd.Series) -> dict[int, str]:

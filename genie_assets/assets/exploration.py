@@ -164,7 +164,7 @@ def network_view(context: AssetExecutionContext, config: NetworkViewConfig, stor
     """The hub subnetwork as a picture and as an interactive page that works offline."""
     network = read_network(store)
     genes = read_genes(store)
-    sub = hub_subnetwork(network, genes, genes, config.n_hubs, config.targets_per_hub)
+    sub = hub_subnetwork(network, genes, config.n_hubs, config.targets_per_hub)
     positions = layout(sub)
     title = config.title or "genie-assets GENIE3 network"
     png = subnetwork_png(sub, positions, title)
