@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
+# numba's cache sees edits to a compiled function's own file only, not to the helpers it
+# inlines from the engine's other modules: key the cache by all of them.
+export NUMBA_CACHE_DIR := $(CURDIR)/.genie/numba-cache/$(shell cat genie_assets/engine/*.py | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-slow pipeline backfill ui bench clean java
+.PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench clean java
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -34,8 +37,27 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 demo: setup
 	$(BIN)/python -m genie_assets.demo
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# The plain-library tests: the engine, its golden results, reading inputs (no Dagster, Spark).
+test-fast: setup
+	$(BIN)/python -m pytest genie_assets_tests/test_engine.py genie_assets_tests/test_golden.py \
+	  genie_assets_tests/test_expression.py
+
+lint: setup
+	$(BIN)/ruff check genie_assets genie_assets_tests benchmarks scripts
+
+# The UI tests drive Debian's Chromium; installed here where apt and root allow, else said how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Chromium not found: installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else \
+	    echo "Chromium not found: the browser tests will be skipped."; \
+	    echo "Install it (Debian/Ubuntu: sudo apt-get install chromium) to run them."; \
+	  fi; }
 
 test-slow: setup
 	$(BIN)/python -m pytest -m slow

@@ -38,7 +38,8 @@ def synthetic_expression(n_samples, n_genes, n_regulators, counts, log_depth=-0.
     (Poisson with log rate value + log_depth: the lower, the more zeros)."""
     rng = np.random.default_rng(seed)
     regulators = rng.normal(size=(n_samples, n_regulators))
-    weights = rng.normal(size=(n_regulators, n_genes)) * (rng.random((n_regulators, n_genes)) < 3 / n_regulators)
+    present = rng.random((n_regulators, n_genes)) < 3 / n_regulators
+    weights = rng.normal(size=(n_regulators, n_genes)) * present
     values = np.tanh(regulators @ weights) + 0.5 * rng.normal(size=(n_samples, n_genes))
     values[:, :n_regulators] = regulators[:, :min(n_regulators, n_genes)]
     if counts:

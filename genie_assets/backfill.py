@@ -17,16 +17,15 @@ from genie_assets.definitions import defs, resources
 from genie_assets.edges import staleness
 from genie_assets.orphans import sweep
 from genie_assets.partitions import shard_partitions
-from genie_assets.shard import read_shard_report
 
 
 def shards_to_backfill(instance: DagsterInstance) -> dict[str, str]:
     """Partition key → why it needs a run ("missing", "failed" or "stale: ...")."""
     store = resources["store"]
     materialized = instance.get_materialized_partitions(AssetKey("importance_shards"))
-    on_disk = store.existing_shard_files()
+    stored = set(store.list_shards())
     keys = shard_partitions.get_partition_keys()
-    fingerprint = store.expression_manifest()["fingerprint"] if on_disk else ""
+    fingerprint = store.expression_manifest()["fingerprint"] if stored else ""
     params = resources["genie3"].params().as_dict()
     reasons = {}
     for key in keys:
@@ -34,9 +33,9 @@ def shards_to_backfill(instance: DagsterInstance) -> dict[str, str]:
             filters=RunsFilter(job_name="shards_job", tags={"dagster/partition": key}), limit=1)
         if latest and latest[0].status == DagsterRunStatus.FAILURE:
             reasons[key] = "failed"
-        elif key not in materialized or key not in on_disk:
+        elif key not in materialized or key not in stored:
             reasons[key] = "missing"
-        elif why := staleness(read_shard_report(on_disk[key]), fingerprint, params, len(keys)):
+        elif why := staleness(store.shard_report(key), fingerprint, params, len(keys)):
             reasons[key] = f"stale: {why}"
     return reasons
 

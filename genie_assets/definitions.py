@@ -1,74 +1,55 @@
 """The one place that chooses where things run (GENIE_ENV) and defines the code location."""
 
-import json
-import os
-from pathlib import Path
-
 from dagster import Definitions
 from dagster_aws.s3 import S3Resource
 
 from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.jobs import expression_job, network_job, shards_job
-from genie_assets.sensors import orphaned_shard_runs
 from genie_assets.resources import (
-    Genie3Settings,
     ArtifactStore,
+    Genie3Settings,
     LocalShardRunner,
     S3ArtifactStore,
     SageMakerShardRunner,
     SparkResource,
     local_spark_config,
 )
-
-ARTIFACTS_DIR = str(Path(os.environ.get("GENIE_ARTIFACTS_DIR", ".genie/artifacts")).resolve())
-
-LOCAL_SPARK = SparkResource(spark_config=local_spark_config(
-    cores=int(os.environ.get("GENIE_SPARK_CORES", "2"))))
+from genie_assets.sensors import orphaned_shard_runs
+from genie_assets.settings import Settings, deployment
 
 
-def _sagemaker_runner() -> SageMakerShardRunner:
-    """Cloud settings from the environment (see README, "Run on AWS")."""
-    env = os.environ
-    return SageMakerShardRunner(
-        role_arn=env.get("GENIE_SAGEMAKER_ROLE_ARN", ""),
-        bucket=env.get("GENIE_S3_BUCKET", ""),
-        prefix=env.get("GENIE_S3_PREFIX", "genie-assets"),
-        region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
-        image_uri=env.get("GENIE_SAGEMAKER_IMAGE") or None,
-        instance_type=env.get("GENIE_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
-        instance_count=int(env.get("GENIE_SAGEMAKER_INSTANCE_COUNT", "1")),
-        tags=json.loads(env.get("GENIE_SAGEMAKER_TAGS", "{}")),
-        volume_size_gb=int(env.get("GENIE_SAGEMAKER_VOLUME_GB", "30")),
-        max_runtime_seconds=int(env.get("GENIE_SAGEMAKER_MAX_RUNTIME", str(24 * 3600))),
-        use_spot=env.get("GENIE_SAGEMAKER_SPOT", "false").lower() == "true",
-    )
-
-
-RESOURCES = {
-    "local": {
-        "store": ArtifactStore(root=ARTIFACTS_DIR),
-        "shard_runner": LocalShardRunner(n_jobs=int(os.environ.get("GENIE_SHARD_CORES", "-1"))),
-        "genie3": Genie3Settings.from_env(),
-        "spark": LOCAL_SPARK,
-    },
+def build_resources(settings: Settings) -> dict:
+    """The resources of a deployment: local (the default) or aws (see README, "Run on AWS")."""
+    spark = SparkResource(spark_config=local_spark_config(
+        cores=settings.spark_cores,
+        graphframes=(settings.graphframes_package, settings.graphframes_jar)))
+    genie3 = Genie3Settings.of(settings.genie3)
+    if settings.environment == "local":
+        return {
+            "store": ArtifactStore(root=settings.artifacts_dir),
+            "shard_runner": LocalShardRunner(n_jobs=settings.shard_cores),
+            "genie3": genie3,
+            "spark": spark,
+        }
     # Shards run as SageMaker training jobs; every artifact lives under s3://bucket/prefix/;
     # the merge and the graph run where Dagster runs, reading from the bucket.
-    "aws": {
+    aws = settings.aws
+    return {
         "store": S3ArtifactStore(
-            root=ARTIFACTS_DIR,
-            bucket=os.environ.get("GENIE_S3_BUCKET", ""),
-            prefix=os.environ.get("GENIE_S3_PREFIX", "genie-assets"),
-            s3=S3Resource(region_name=os.environ.get("AWS_REGION",
-                                                     os.environ.get("AWS_DEFAULT_REGION"))),
-            spark_reads_s3=os.environ.get("GENIE_SPARK_READS_S3", "false").lower() == "true",
-        ),
-        "shard_runner": _sagemaker_runner(),
-        "genie3": Genie3Settings.from_env(),
-        "spark": LOCAL_SPARK,
-    },
-}
+            root=settings.artifacts_dir, bucket=aws.bucket, prefix=aws.prefix,
+            s3=S3Resource(region_name=aws.region), spark_reads_s3=aws.spark_reads_s3),
+        "shard_runner": SageMakerShardRunner(
+            role_arn=aws.role_arn, bucket=aws.bucket, prefix=aws.prefix, region=aws.region,
+            image_uri=aws.image_uri, instance_type=aws.instance_type,
+            instance_count=aws.instance_count, tags=aws.tags,
+            volume_size_gb=aws.volume_size_gb, max_runtime_seconds=aws.max_runtime_seconds,
+            use_spot=aws.use_spot),
+        "genie3": genie3,
+        "spark": spark,
+    }
 
-resources = RESOURCES[os.environ.get("GENIE_ENV", "local")]
+
+resources = build_resources(deployment())
 
 defs = Definitions(
     assets=ALL_ASSETS,

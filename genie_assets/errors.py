@@ -1,8 +1,18 @@
-"""One exception type per kind of user mistake; each message names the file, row, column or gene.
+"""The project's exceptions, and its one policy for raising them.
 
-Two kinds of failure: deterministic ones (the input is wrong, the machine is too small) fail the
-same way every time, so they are never retried, which on SageMaker would bill a job for a
-certain failure; the others (a killed process, a lost spot instance) are retried.
+- A user's mistake is an `InputError` (a `ValueError`) of the kind that names the input:
+  `ExpressionMatrixError`, `RegulatorListError`, `GoldStandardError`, `ExportError`, and
+  `ParameterError` for GENIE3's parameters and the engine's arguments (the engine raises only
+  this). Its message names the file and the row, column or gene, or the parameter and the value.
+- A deployment setting that cannot be used is a `SettingsError`, naming the variable.
+- A shard that cannot be computed, or shard outputs that do not fit together, is a
+  `ShardError` (a `RuntimeError`), raised by the shard program, the runners and the merge alike;
+  `MissingShardsError` and `StaleShardsError` name every shard concerned.
+- A machine too small for a shard is a `ShardMemoryError`, raised before any work starts.
+- Deterministic failures (`InputError`, `ShardMemoryError` and their kinds) fail the same way
+  every time, so they are never retried, which on SageMaker would bill a job for a certain
+  failure; the others (a killed process, a lost spot instance) are retried.
+- Nothing is half-written whatever is raised: outputs go to a temporary name and are renamed.
 """
 
 import re
@@ -22,6 +32,14 @@ class RegulatorListError(InputError):
 
 class GoldStandardError(InputError):
     """The gold standard file cannot be used to score the network."""
+
+
+class ParameterError(InputError):
+    """A GENIE3 parameter, or an argument to the engine, is not valid."""
+
+
+class SettingsError(ValueError):
+    """An environment variable's value cannot be used; the message names the variable."""
 
 
 class ShardError(RuntimeError):

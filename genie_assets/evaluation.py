@@ -12,7 +12,6 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from genie_assets.errors import GoldStandardError
 
-
 LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
 HEADER_NAMES = {"regulator", "tf", "source", "from", "gene1", "regulator_gene"}
 TARGET_NAMES = {"target", "to", "gene2", "target_gene"}

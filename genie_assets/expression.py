@@ -131,7 +131,8 @@ def _refuse_duplicated_header(path: Path, separator: str) -> None:
     counts = collections.Counter(name.strip() for name in header)
     duplicated = sorted(name for name, count in counts.items() if name and count > 1)
     if duplicated:
-        raise ExpressionMatrixError(f"{path}: duplicated gene names {duplicated[:10]} in the header")
+        raise ExpressionMatrixError(
+            f"{path}: duplicated gene names {duplicated[:10]} in the header")
 
 
 SAMPLE_COLUMN_NAMES = {"", "sample", "samples", "sample_id", "sampleid", "cell", "cells",
@@ -215,6 +216,20 @@ def validate_expression(
     Genes of zero variance are dropped with a warning: they carry no signal and would divide by
     zero when the target is scaled.
     """
+    _check_shape_and_names(frame, source)
+    values = _finite_numbers(frame, source)
+    constant = values.columns[values.std(axis=0, ddof=0).to_numpy() == 0].tolist()
+    if constant:
+        warnings.warn(f"{source}: dropping {len(constant)} genes of zero variance: {constant[:10]}")
+        values = values.drop(columns=constant)
+    if values.shape[1] < 2:
+        raise ExpressionMatrixError(f"{source}: fewer than 2 genes with variance left")
+
+    chosen = _choose_regulators(frame, values, regulators, source, regulator_source)
+    return ValidatedExpression(values, chosen, constant)
+
+
+def _check_shape_and_names(frame: pd.DataFrame, source: str) -> None:
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ExpressionMatrixError(f"{source}: no data (shape {frame.shape})")
     unwritable = pd.Series(frame.columns, dtype=object).str.contains(UNWRITABLE_NAME)
@@ -234,6 +249,10 @@ def validate_expression(
         raise ExpressionMatrixError(
             f"{source}: {frame.shape[0]} sample; GENIE3 needs at least 2 samples (rows)"
         )
+
+
+def _finite_numbers(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The matrix as float64, refusing the first value that is not a finite, usable number."""
     # Only columns that did not parse as numbers need a look; the rest convert in one step.
     numeric_dtype = frame.dtypes.map(pd.api.types.is_numeric_dtype).to_numpy()
     for position in np.flatnonzero(~numeric_dtype):
@@ -265,13 +284,13 @@ def validate_expression(
             f"sample {values.index[row]!r} (data row {row + 1}, column {col + 1}) is beyond "
             f"±{MAX_ABSOLUTE_VALUE:g}: its square overflows, and the gene would silently get "
             "no importance; rescale the data (e.g. log-transform it)")
-    constant = values.columns[values.std(axis=0, ddof=0).to_numpy() == 0].tolist()
-    if constant:
-        warnings.warn(f"{source}: dropping {len(constant)} genes of zero variance: {constant[:10]}")
-        values = values.drop(columns=constant)
-    if values.shape[1] < 2:
-        raise ExpressionMatrixError(f"{source}: fewer than 2 genes with variance left")
+    return values
 
+
+def _choose_regulators(frame: pd.DataFrame, values: pd.DataFrame,
+                       regulators: Optional[Sequence[str]], source: str,
+                       regulator_source: str) -> list[str]:
+    """The regulators among the genes kept (every gene without a list), in name order."""
     if regulators is None:
         _refuse_samples_as_genes(values, source)
         chosen = list(values.columns)
@@ -298,7 +317,7 @@ def validate_expression(
             raise RegulatorListError(
                 f"{regulator_source}: no regulator left after dropping genes of zero variance"
             )
-    return ValidatedExpression(values, chosen, constant)
+    return chosen
 
 
 # Names of samples or cells, not genes: GEO/SRA accessions, 10x barcodes, S1 / cell_2 / rep3.
@@ -323,8 +342,12 @@ def stored_matrix_problems(folder: Path) -> tuple[list[str], dict]:
     """What is wrong with a stored expression folder (empty when nothing), and its figures:
     the checks `expression_matrix` applies to its candidate before it replaces the stored one,
     and the blocking asset check applies to what is stored."""
-    from genie_assets.shard import (EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE,
-                                    read_regulator_names)
+    from genie_assets.shard import (
+        EXPRESSION_FILE,
+        MANIFEST_FILE,
+        REGULATORS_FILE,
+        read_regulator_names,
+    )
 
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
     matrix = pd.read_parquet(folder / EXPRESSION_FILE)

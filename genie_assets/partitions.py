@@ -1,12 +1,11 @@
 """Target-gene shards: one static partition of `importance_shards` per shard."""
 
-import os
-
 from dagster import StaticPartitionsDefinition
 
+from genie_assets.settings import deployment
 from genie_assets.sharding import shard_keys
 
-# Fixed per deployment: changing it changes every partition key, so it is read once, here.
-N_SHARDS = int(os.environ.get("GENIE_N_SHARDS", "4"))
+# Fixed per deployment: changing it changes every partition key.
+N_SHARDS = deployment().n_shards
 
 shard_partitions = StaticPartitionsDefinition(shard_keys(N_SHARDS))

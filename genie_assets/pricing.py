@@ -8,7 +8,8 @@ On-demand SageMaker training prices in USD per instance-hour (us-east-1, as list
 from __future__ import annotations
 
 import json
-import os
+
+from genie_assets.settings import deployment
 
 USD_PER_INSTANCE_HOUR = {
     "local": 0.0,
@@ -32,7 +33,7 @@ USD_PER_INSTANCE_HOUR = {
 
 def price_table() -> dict[str, float]:
     table = dict(USD_PER_INSTANCE_HOUR)
-    override = os.environ.get("GENIE_PRICE_TABLE")
+    override = deployment().price_table_path
     if override:
         with open(override) as handle:
             table.update({k: float(v) for k, v in json.load(handle).items()})

@@ -14,7 +14,6 @@ materialization metadata. It imports the engine and dagster-pipes, nothing of th
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 import time
@@ -24,22 +23,29 @@ from typing import Any, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from genie_assets.engine import Genie3Params, infer_edges
+from genie_assets.engine import infer_edges
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
+from genie_assets.settings import ShardProcess
+from genie_assets.shard_contract import (  # noqa: F401 (the layout, re-exported)
+    EXPRESSION_FILE,
+    MANIFEST_FILE,
+    REGULATORS_FILE,
+    SHARD_METADATA_KEY,
+    ShardReport,
+    ShardTask,
+    combine_reports,
+    edges_file,
+    output_name,
+    report_file,
+)
 from genie_assets.sharding import targets_for_shard
 
-EXPRESSION_FILE = "expression.parquet"
-REGULATORS_FILE = "regulators.txt"
-MANIFEST_FILE = "manifest.json"
-SHARD_METADATA_KEY = b"genie_assets.shard"
-PIPES_TRANSPORT_ENV = "GENIE_PIPES_TRANSPORT"
 EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
                          ("importance", pa.float32())])
 
 
-MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
 # Bytes per edge while a shard's result is a pandas frame (two object columns and a float).
 BYTES_PER_EDGE = 160
 
@@ -57,8 +63,9 @@ def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targe
 
 def available_memory_bytes() -> int:
     """What this process may use: GENIE_MEMORY_LIMIT_BYTES, the cgroup limit, or free RAM."""
-    if os.environ.get(MEMORY_LIMIT_ENV):
-        return int(os.environ[MEMORY_LIMIT_ENV])
+    limit = ShardProcess.from_environ().memory_limit_bytes
+    if limit:
+        return limit
     limits = []
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
@@ -85,16 +92,15 @@ class SageMakerContract:
     """Where a SageMaker training container finds its inputs and puts its outputs."""
 
     def __init__(self, environ: Optional[dict] = None):
-        env = os.environ if environ is None else environ
-        self.input_dir = Path(env.get("SM_INPUT_DIR", "/opt/ml/input"))
-        self.config_dir = Path(env.get("SM_INPUT_CONFIG_DIR", self.input_dir / "config"))
-        self.model_dir = Path(env.get("SM_MODEL_DIR", "/opt/ml/model"))
-        self.output_dir = Path(env.get("SM_OUTPUT_DIR", "/opt/ml/output"))
-        self.expression_dir = Path(
-            env.get("SM_CHANNEL_EXPRESSION", self.input_dir / "data" / "expression")
-        )
-        self.current_host = env.get("SM_CURRENT_HOST", "algo-1")
-        self.hosts = json.loads(env.get("SM_HOSTS", json.dumps([self.current_host])))
+        process = ShardProcess.from_environ(environ)
+        self.input_dir = process.input_dir
+        self.config_dir = process.config_dir
+        self.model_dir = process.model_dir
+        self.output_dir = process.output_dir
+        self.expression_dir = process.expression_dir
+        self.current_host = process.current_host
+        self.hosts = process.hosts
+        self.pipes_over_s3 = process.pipes_over_s3
 
     def record_failure(self, error: BaseException) -> None:
         """SageMaker reports the text of /opt/ml/output/failure as the job's FailureReason."""
@@ -113,13 +119,10 @@ class SageMakerContract:
 def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, Any]:
     """Compute one shard; return its report. `log(str)` and `report(metadata)` carry progress."""
     started = time.perf_counter()
-    hyper = contract.hyperparameters()
-    partition_key = hyper.pop("partition_key")
-    index = int(hyper.pop("shard_index"))
-    n_shards = int(hyper.pop("n_shards"))
-    n_jobs = resolve_n_jobs(int(hyper.pop("n_jobs", "-1")))
-    output_s3_uri = hyper.pop("output_s3_uri", None)
-    params = Genie3Params.from_dict(hyper)
+    task = ShardTask.from_hyperparameters(contract.hyperparameters())
+    partition_key, index, n_shards = task.partition_key, task.shard_index, task.n_shards
+    n_jobs = resolve_n_jobs(task.n_jobs)
+    params = task.params
 
     import pandas as pd
 
@@ -130,22 +133,14 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     # With several hosts, each takes every n-th of the shard's targets and writes its own file.
     hosts = sorted(contract.hosts)
     host_targets = shard_targets[hosts.index(contract.current_host)::len(hosts)]
-    output_name = host_output_name(partition_key, contract.current_host, len(hosts))
+    name = output_name(partition_key, contract.current_host, len(hosts))
     if len(hosts) > 1:
         log = _prefixed(log, f"[{contract.current_host}] ")
     log(f"{partition_key}: {len(host_targets)} targets × {len(regulators)} regulators × "
         f"{expression.shape[0]} samples on {n_jobs} cores ({params.engine} engine)")
 
-    needed = estimate_peak_bytes(expression.shape[0], expression.shape[1], len(regulators),
-                                 len(host_targets), n_jobs)
-    available = available_memory_bytes()
-    if needed > available:
-        raise ShardMemoryError(
-            f"{partition_key}: needs about {needed / 2**30:.1f} GiB for {len(host_targets)} "
-            f"targets × {len(regulators)} regulators × {expression.shape[0]} samples, but only "
-            f"{available / 2**30:.1f} GiB is available; use more shards (GENIE_N_SHARDS) or a "
-            "machine with more memory"
-        )
+    needed = refuse_if_too_big(partition_key, expression.shape, len(regulators),
+                               len(host_targets), n_jobs)
     step = max(1, len(host_targets) // 20)
 
     def progress(done: int, total: int) -> None:
@@ -159,7 +154,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
                         progress=progress)
     compute_seconds = time.perf_counter() - compute_started
 
-    shard_report = {
+    shard_report = ShardReport(**{
         "partition_key": partition_key,
         "shard_index": index,
         "n_shards": n_shards,
@@ -179,29 +174,48 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
         "params": params.as_dict(),
         "machine": platform.machine(),
         "python": platform.python_version(),
-    }
-    table = pa.Table.from_pandas(edges, schema=EDGE_SCHEMA, preserve_index=False)
-    table = table.replace_schema_metadata({SHARD_METADATA_KEY: json.dumps(shard_report)})
-    contract.model_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(contract.model_dir / f"{output_name}.parquet") as temporary:
-        pq.write_table(table, temporary)
-    shard_report["total_seconds"] = round(time.perf_counter() - started, 3)
-    with atomic_path(contract.model_dir / f"{output_name}.json") as temporary:
-        temporary.write_text(json.dumps(shard_report, indent=2))
-    if output_s3_uri:
-        # Each host sends its own files: a job uploads one model directory, and with several
-        # hosts which one is not something to build on. The report goes last: it marks the
-        # host's output complete.
-        upload_files(output_s3_uri, [contract.model_dir / f"{output_name}.parquet",
-                                     contract.model_dir / f"{output_name}.json"])
-        log(f"{partition_key}: output uploaded to {output_s3_uri}")
+    })
+    write_output(contract, task, name, edges, shard_report, started, log)
     if report is not None:
         report(shard_report)
     return shard_report
 
 
-def host_output_name(partition_key: str, host: str, n_hosts: int) -> str:
-    return partition_key if n_hosts == 1 else f"{partition_key}.{host}"
+def refuse_if_too_big(partition_key: str, shape: tuple[int, int], n_regulators: int,
+                      n_targets: int, n_jobs: int) -> int:
+    """The shard's estimated peak memory; a ShardMemoryError before any work where the machine
+    has less."""
+    needed = estimate_peak_bytes(shape[0], shape[1], n_regulators, n_targets, n_jobs)
+    available = available_memory_bytes()
+    if needed > available:
+        raise ShardMemoryError(
+            f"{partition_key}: needs about {needed / 2**30:.1f} GiB for {n_targets} "
+            f"targets × {n_regulators} regulators × {shape[0]} samples, but only "
+            f"{available / 2**30:.1f} GiB is available; use more shards (GENIE_N_SHARDS) or a "
+            "machine with more memory"
+        )
+    return needed
+
+
+def write_output(contract: SageMakerContract, task: ShardTask, name: str, edges,
+                 shard_report: ShardReport, started: float, log) -> None:
+    """The host's edges and report into the model directory, each under a temporary name
+    renamed when whole, and, on SageMaker, to the task's S3 prefix."""
+    table = pa.Table.from_pandas(edges, schema=EDGE_SCHEMA, preserve_index=False)
+    table = table.replace_schema_metadata({SHARD_METADATA_KEY: json.dumps(shard_report)})
+    contract.model_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(contract.model_dir / edges_file(name)) as temporary:
+        pq.write_table(table, temporary)
+    shard_report["total_seconds"] = round(time.perf_counter() - started, 3)
+    with atomic_path(contract.model_dir / report_file(name)) as temporary:
+        temporary.write_text(json.dumps(shard_report, indent=2))
+    if task.output_s3_uri:
+        # Each host sends its own files: a job uploads one model directory, and with several
+        # hosts which one is not something to build on. The report goes last: it marks the
+        # host's output complete.
+        upload_files(task.output_s3_uri, [contract.model_dir / edges_file(name),
+                                          contract.model_dir / report_file(name)])
+        log(f"{task.partition_key}: output uploaded to {task.output_s3_uri}")
 
 
 def _prefixed(log, prefix: str):
@@ -217,29 +231,9 @@ def upload_files(s3_uri: str, files: list[Path]) -> None:
         s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{path.name}")
 
 
-def combine_host_outputs(parts: list[tuple[Path, dict]], output: Path) -> dict[str, Any]:
-    """One shard file from the files of a job's hosts, with one report for the whole shard.
-
-    The shard's compute time is its slowest host's and its cores all hosts' cores, so
-    compute_seconds × cores is the core time the shard held.
-    """
-    reports = [report for _, report in parts]
-    n_targets = sum(r["n_targets"] for r in reports)
-    compute_seconds = max(r["compute_seconds"] for r in reports)
-    combined = {
-        **reports[0],
-        "host": ",".join(r["host"] for r in reports),
-        "n_targets": n_targets,
-        "n_edges": sum(r["n_edges"] for r in reports),
-        "cores": sum(r["cores"] for r in reports),
-        "compute_seconds": compute_seconds,
-        "started_at": min(r["started_at"] for r in reports),
-        "finished_at": max(r["finished_at"] for r in reports),
-        "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),
-        "total_seconds": max(r.get("total_seconds", r["compute_seconds"]) for r in reports),
-        "hosts": [{k: r[k] for k in ("host", "n_targets", "cores", "compute_seconds")}
-                  for r in reports],
-    }
+def combine_host_outputs(parts: list[tuple[Path, ShardReport]], output: Path) -> ShardReport:
+    """One shard file from the files of a job's hosts, with one report for the whole shard."""
+    combined = combine_reports([report for _, report in parts])
     with atomic_path(output) as temporary:
         with pq.ParquetWriter(temporary, EDGE_SCHEMA.with_metadata(
                 {SHARD_METADATA_KEY: json.dumps(combined)})) as writer:
@@ -248,7 +242,7 @@ def combine_host_outputs(parts: list[tuple[Path, dict]], output: Path) -> dict[s
     return combined
 
 
-def read_shard_report(path: str | Path) -> dict[str, Any]:
+def read_shard_report(path: str | Path) -> ShardReport:
     """The report a shard file carries in its Parquet metadata."""
     metadata = pq.read_schema(path).metadata or {}
     if SHARD_METADATA_KEY not in metadata:
@@ -287,7 +281,7 @@ def _main(contract: SageMakerContract) -> int:
     from dagster_pipes import open_dagster_pipes
 
     loaders = {}
-    if os.environ.get(PIPES_TRANSPORT_ENV) == "s3":
+    if contract.pipes_over_s3:
         import boto3
         from dagster_pipes import PipesS3ContextLoader, PipesS3MessageWriter
 

@@ -5,14 +5,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from dagster import DagsterEventType, DagsterInstance, materialize
 
 from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
 from genie_assets.partitions import shard_partitions
 from genie_assets.resources import (
-    Genie3Settings,
     ArtifactStore,
+    Genie3Settings,
     LocalShardRunner,
     SparkResource,
     local_spark_config,

@@ -12,12 +12,15 @@ model.tar.gz, and the job ends Completed, or Failed with the text of a failed ho
 The code under test talks to moto only over HTTP.
 """
 
+import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -91,11 +94,14 @@ class SageMakerContainerStandIn:
         config = root / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
-        # What the training toolkit does with sagemaker_submit_directory and sagemaker_program.
-        code = root / "code"
-        with tarfile.open(job.hyper_parameters["sagemaker_submit_directory"].replace(
-                "/opt/ml/input/data/code", str(channels["code"]))) as archive:
-            archive.extractall(code, filter="data")
+        # What the training toolkit does with sagemaker_submit_directory and sagemaker_program:
+        # unpack the code where every job finds it (/opt/ml/code in a real container). Here
+        # that is one folder per code channel's content, shared by the session's jobs: numba
+        # keys its cache by the source's path, so each job would otherwise compile the engine
+        # afresh (a real container does, with an empty cache).
+        tarball = Path(job.hyper_parameters["sagemaker_submit_directory"].replace(
+            "/opt/ml/input/data/code", str(channels["code"])))
+        code = unpacked_code(tarball)
         hosts = [f"algo-{i}" for i in range(1, job.resource_config["InstanceCount"] + 1)]
         logs = boto3.client("logs", endpoint_url=self.endpoint_url, region_name="us-east-1")
         try:
@@ -154,3 +160,19 @@ class SageMakerContainerStandIn:
         for line in process.stdout:
             logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=[
                 {"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")}])
+
+
+def unpacked_code(tarball: Path) -> Path:
+    """The code channel's tarball unpacked, once per content, under the system's temp dir."""
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()[:16]
+    code = Path(tempfile.gettempdir()) / "genie-standin-code" / digest
+    if not code.is_dir():
+        code.parent.mkdir(parents=True, exist_ok=True)
+        unpacking = Path(tempfile.mkdtemp(dir=code.parent, prefix=f".{digest}-"))
+        with tarfile.open(tarball) as archive:
+            archive.extractall(unpacking, filter="data")
+        try:
+            unpacking.rename(code)
+        except OSError:  # unpacked meanwhile by another job: theirs is the same
+            shutil.rmtree(unpacking, ignore_errors=True)
+    return code

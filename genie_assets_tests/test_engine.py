@@ -7,11 +7,24 @@ import pandas as pd
 import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
+from genie_assets.errors import ParameterError
 from genie_assets.evaluation import read_gold_standard, score_network
 from genie_assets.expression import read_expression
 from genie_assets.sharding import targets_for_shard
 from genie_assets.toy import toy_dataset
 from genie_assets_tests.conftest import PUBLISHED, dream4_paths
+
+
+def forest(ranked, inputs, target, *, n_trees, n_candidates, seed, extra_trees=False,
+           grower=None):
+    """One target's importances, by the grower forest_importances would choose or the one named."""
+    if grower is None:
+        return fast.forest_importances(ranked, inputs, target, n_trees=n_trees,
+                                       n_candidates=n_candidates, extra_trees=extra_trees,
+                                       seed=seed)
+    return fast.grow_importances(ranked, inputs, target, n_trees=n_trees,
+                                 n_candidates=n_candidates, extra_trees=extra_trees, seed=seed,
+                                 grower=grower)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +141,7 @@ def test_a_rank_matrix_larger_than_the_caches_gives_the_same_importances(kind, n
     whole = fast.rank_regulators(values)
     subset = fast.rank_regulators(values[rows])
     assert whole.ranks.nbytes > fast.PREFETCH_BYTES >= subset.ranks.nbytes
-    prefetched, plain = (fast.forest_importances(*ranked, inputs, target, 20, 6, False, 11)
+    prefetched, plain = (forest(ranked, inputs, target, n_trees=20, n_candidates=6, seed=11)
                          for ranked, inputs in ((whole, rows), (subset, np.arange(len(rows)))))
     assert np.array_equal(prefetched, plain)
     assert set(np.argsort(plain)[-2:]) == {0, 2}  # rows 0 and 40 drive the target
@@ -149,7 +162,7 @@ def test_regulators_mostly_at_one_value_give_the_importances_of_the_dense_path()
     # Lists emptied behind the path's back: every regulator looks constant in large nodes.
     emptied = ranked._replace(sparse_offsets=np.zeros_like(ranked.sparse_offsets))
     inputs = np.arange(len(values))
-    listed, node_by_node, broken = (fast.forest_importances(*r, inputs, target, 30, 8, False, 5)
+    listed, node_by_node, broken = (forest(r, inputs, target, n_trees=30, n_candidates=8, seed=5)
                                     for r in (ranked, dense, emptied))
     assert np.array_equal(listed, node_by_node)
     assert set(np.argsort(listed)[-2:]) == {0, 7}
@@ -169,9 +182,11 @@ def test_count_data_four_candidates_at_once_give_the_forest_of_two_at_once():
     assert ranked.n_ranks <= fast.QUAD_LEVELS
     inputs = np.arange(len(values))
 
+    assert fast.choose_grower(ranked, inputs, False) == fast.GROWERS["four at once"]
+
     def both(target):
-        return (fast.forest_importances(*ranked, inputs, target, 30, 9, False, 5, at_once)
-                for at_once in (True, False))
+        return (forest(ranked, inputs, target, n_trees=30, n_candidates=9, seed=5,
+                       grower=fast.GROWERS[grower]) for grower in ("four at once", "general"))
 
     four, two = both(np.round(signal * 64) / 64)
     assert np.array_equal(four, two)
@@ -196,9 +211,10 @@ def test_continuous_data_two_candidates_in_one_pass_give_the_forest_of_the_gener
     n_continuous = (np.diff(ranked.level_offsets) == values.shape[1]).sum()
     assert n_continuous == 50
     inputs = np.arange(len(values))
-    paired, general = (fast.forest_importances(*ranked, inputs, target, 30, 7, False, 5,
-                                               True, pairs)
-                       for pairs in (True, False))
+    assert fast.choose_grower(ranked, inputs, False) == fast.GROWERS["continuous pairs"]
+    paired, general = (forest(ranked, inputs, target, n_trees=30, n_candidates=7, seed=5,
+                              grower=fast.GROWERS[grower])
+                       for grower in ("continuous pairs", "general"))
     assert np.array_equal(paired, general)
     assert set(np.argsort(paired)[-2:]) == {2, 9}
 
@@ -244,9 +260,9 @@ def test_ranking_in_place_gives_the_ranks_of_a_copy_and_keeps_values_only_when_a
     # Extra-trees needs the values of many-valued regulators: refused without them.
     bare = fast.rank_regulators(samples_by_genes.T, rows, keep_values=False)
     target = samples_by_genes[:, 0]
-    with pytest.raises(ValueError, match="keep_values"):
-        fast.forest_importances(*bare, np.arange(4), target, 3, 2, True, 1)
-    et = [fast.forest_importances(*r, np.arange(4), target, 20, 2, True, 1)
+    with pytest.raises(ParameterError, match="keep_values"):
+        forest(bare, np.arange(4), target, n_trees=3, n_candidates=2, extra_trees=True, seed=1)
+    et = [forest(r, np.arange(4), target, n_trees=20, n_candidates=2, extra_trees=True, seed=1)
           for r in (copied, in_place)]
     assert np.array_equal(et[0], et[1])
 

@@ -3,9 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
-
 from dagster import materialize
+from sklearn.metrics import adjusted_rand_score
 
 from genie_assets.assets.exploration import GENE_MODULES, gene_modules
 from genie_assets.assets.network import FILTERED_NETWORK

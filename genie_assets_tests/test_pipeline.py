@@ -90,7 +90,8 @@ def test_partition_run_of_shards_alone_does_not_touch_the_merge(tmp_path):
     instance = DagsterInstance.ephemeral()
     assert materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
                        instance=instance).success
-    result = materialize([importance_shards] + [a for a in ALL_ASSETS if a is not importance_shards],
+    others = [a for a in ALL_ASSETS if a is not importance_shards]
+    result = materialize([importance_shards] + others,
                          selection=["importance_shards"], partition_key="shard-0001",
                          resources=resources, instance=instance)
     assert result.success

@@ -161,7 +161,8 @@ def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):
 
     _, standin = moto_endpoint
     resources = aws_resources(tmp_path / "store")
-    resources["genie3"] = resources["genie3"].__class__(n_trees=8_000)  # a job long enough to interrupt
+    # A job long enough to interrupt.
+    resources["genie3"] = resources["genie3"].__class__(n_trees=8_000)
     instance = new_instance()
     assert run(["expression_matrix"], resources, instance).success
 

@@ -13,7 +13,8 @@ from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_
 
 @asset_check(asset="expression_matrix", blocking=True)
 def expression_matrix_is_usable(store: ArtifactStore) -> AssetCheckResult:
-    """The stored matrix is the one validated: same fingerprint, finite, ≥ 2 samples, regulators present."""
+    """The stored matrix is the one validated: same fingerprint, finite, ≥ 2 samples, regulators
+    present."""
     problems, figures = stored_matrix_problems(store.expression_dir())
     return AssetCheckResult(passed=not problems,
                             metadata={"problems": "; ".join(problems) or "none", **figures})
@@ -37,7 +38,7 @@ def edge_table_checks(store: ArtifactStore):
     genes = pq.read_schema(folder / EXPRESSION_FILE).names
     genes = [g for g in genes if not g.startswith("__index_level_")]
     regulators = read_regulator_names(folder / REGULATORS_FILE)
-    found = inspect_edge_table(store.reading(*EDGE_TABLE), genes, regulators)
+    found = inspect_edge_table(store.local_copy(*EDGE_TABLE), genes, regulators)
     yield AssetCheckResult(
         check_name="every_target_present", asset_key="edge_table",
         passed=not found.missing_targets,

@@ -58,7 +58,7 @@ GRAPHML = ("exports", "filtered_network.graphml")
 
 def read_network(store: ArtifactStore) -> pd.DataFrame:
     """The filtered network (Spark's part files) as one frame, in a fixed row order."""
-    network = pd.read_parquet(store.reading(*FILTERED_NETWORK))
+    network = pd.read_parquet(store.local_copy(*FILTERED_NETWORK))
     return network.sort_values(["regulator", "target"]).reset_index(drop=True)
 
 
@@ -144,8 +144,8 @@ def regulons(context: AssetExecutionContext, config: RegulonConfig, store: Artif
 
 def read_genes(store: ArtifactStore) -> pd.DataFrame:
     """Every gene of the network with its degrees and module."""
-    degrees = pd.read_parquet(store.reading(*GENE_DEGREES))
-    modules = pd.read_parquet(store.reading(*GENE_MODULES))
+    degrees = pd.read_parquet(store.local_copy(*GENE_DEGREES))
+    modules = pd.read_parquet(store.local_copy(*GENE_MODULES))
     return degrees.merge(modules, on="gene", how="left").sort_values("gene").reset_index(drop=True)
 
 

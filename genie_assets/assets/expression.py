@@ -34,7 +34,7 @@ class ExpressionConfig(Config):
     use_raw: bool = False
 
 
-@asset(group_name="genie3", compute_kind="pandas", code_version="1")
+@asset(group_name="genie3", kinds={"pandas"}, code_version="1")
 def expression_matrix(
     context: AssetExecutionContext, config: ExpressionConfig, store: ArtifactStore
 ) -> MaterializeResult:

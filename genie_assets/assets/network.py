@@ -8,17 +8,21 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from genie_assets.edges import merge_shards
+from genie_assets.exports import write_adjacency_tsv
 from genie_assets.graph import (
     GRAPHFRAMES,
     SPARK_SQL,
     NetworkFilter,
     filter_network,
-    gene_degrees as compute_gene_degrees,
     graphframes_available,
-    hub_genes as compute_hub_genes,
     pagerank_and_components,
 )
-from genie_assets.exports import write_adjacency_tsv
+from genie_assets.graph import (
+    gene_degrees as compute_gene_degrees,
+)
+from genie_assets.graph import (
+    hub_genes as compute_hub_genes,
+)
 from genie_assets.partitions import shard_partitions
 from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
 from genie_assets.resources import ArtifactStore, Genie3Settings, SparkResource
@@ -33,13 +37,14 @@ HUB_PICTURE = ("network", "hub_genes.png")
 DEGREE_PICTURE = ("network", "degree_distribution.png")
 
 
-@asset(group_name="network", deps=["importance_shards"], compute_kind="pyarrow")
+@asset(group_name="network", deps=["importance_shards"], kinds={"pyarrow"})
 def edge_table(context: AssetExecutionContext, store: ArtifactStore, genie3: Genie3Settings
                ) -> MaterializeResult:
-    """Every shard's edges merged by streaming into one Parquet table (regulator, target, importance)."""
+    """Every shard's edges merged by streaming into one Parquet table (regulator, target,
+    importance)."""
     started = time.perf_counter()
     with store.writing(*EDGE_TABLE) as output:
-        summary = merge_shards(store.existing_shard_files(),
+        summary = merge_shards(store.shard_files_local_copies(),
                                shard_partitions.get_partition_keys(), output,
                                input_fingerprint=store.expression_manifest()["fingerprint"],
                                params=genie3.params().as_dict())
@@ -70,7 +75,7 @@ class FilterConfig(Config):
     top_n: Optional[int] = None
 
 
-@asset(group_name="network", deps=[edge_table], compute_kind="spark")
+@asset(group_name="network", deps=[edge_table], kinds={"spark"})
 def filtered_network(
     context: AssetExecutionContext,
     config: FilterConfig,
@@ -101,7 +106,7 @@ def filtered_network(
     })
 
 
-@asset(group_name="network", deps=[filtered_network], compute_kind="graphframes")
+@asset(group_name="network", deps=[filtered_network], kinds={"spark", "graphframes"})
 def gene_degrees(
     context: AssetExecutionContext, store: ArtifactStore, spark: SparkResource
 ) -> MaterializeResult:
@@ -146,7 +151,7 @@ class HubConfig(Config):
     n_hubs: int = 10
 
 
-@asset(group_name="network", deps=[gene_degrees], compute_kind="spark")
+@asset(group_name="network", deps=[gene_degrees], kinds={"spark"})
 def hub_genes(
     context: AssetExecutionContext,
     config: HubConfig,

@@ -1,6 +1,5 @@
 """What the run is worth: accuracy against a gold standard, and what it cost."""
 
-import json
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -24,7 +23,7 @@ GENOME_SCALE_TARGETS = 49_000
 PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
 
 
-@asset(group_name="reports", deps=["edge_table", "filtered_network"], compute_kind="sklearn")
+@asset(group_name="reports", deps=["edge_table", "filtered_network"], kinds={"scikitlearn"})
 def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
                        ) -> MaterializeResult:
     """AUPR and AUROC of the full and the filtered network against the gold standard."""
@@ -48,8 +47,8 @@ def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
             " pair of the gold standard is in the matrix: AUPR and AUROC are undefined"
         context.log.warning(reason)
         return MaterializeResult(metadata={"evaluated": False, "reason": reason, **facts})
-    full = gold_scores_from_parquet(store.reading(*EDGE_TABLE), gold)
-    filtered = gold_scores_from_parquet(store.reading(*FILTERED_NETWORK), gold)
+    full = gold_scores_from_parquet(store.local_copy(*EDGE_TABLE), gold)
+    filtered = gold_scores_from_parquet(store.local_copy(*FILTERED_NETWORK), gold)
     full_scores = score_network(full, gold)
     filtered_scores = score_network(filtered, gold)
     precision, recall = precision_recall(full)
@@ -76,11 +75,10 @@ def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
 
 
 def shard_reports(store: ArtifactStore) -> list[dict]:
-    return [json.loads(path.read_text())
-            for path in (p.with_suffix(".json") for p in store.existing_shard_files().values())]
+    return [store.shard_report(key) for key in store.list_shards()]
 
 
-@asset(group_name="reports", deps=["edge_table"], compute_kind="pandas")
+@asset(group_name="reports", deps=["edge_table"], kinds={"pandas"})
 def benchmark_report(context: AssetExecutionContext, store: ArtifactStore
                      ) -> MaterializeResult:
     """Core-seconds, wall time, seconds per target, cost and the projection to 49,000 genes."""

@@ -159,9 +159,9 @@ def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: G
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         return fast.forest_importances(
-            *ranked, inputs, y, params.n_trees,
-            params.n_candidates_per_node(len(inputs)), params.method == "ET", seed,
-        )
+            ranked, inputs, y, n_trees=params.n_trees,
+            n_candidates=params.n_candidates_per_node(len(inputs)),
+            extra_trees=params.method == "ET", seed=seed)
 
     return importances
 

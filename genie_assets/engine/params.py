@@ -7,11 +7,16 @@ import hashlib
 import math
 from typing import Literal, Union
 
+from genie_assets.errors import ParameterError
+
 METHODS = ("RF", "ET")
 ENGINES = ("fast", "reference")
 # Chosen on evidence: benchmarks/engine.py measures the fast engine several times faster than
 # the scikit-learn reference per core, with the same AUPR/AUROC on DREAM4 (see README).
 DEFAULT_ENGINE = "fast"
+# The version of the engine's results: bump it when a change changes them (every stored shard
+# becomes stale); genie_assets_tests/golden.py holds their hashes for this version.
+ENGINE_CODE_VERSION = "1"
 
 MaxFeatures = Union[Literal["sqrt", "all"], int]
 
@@ -28,21 +33,21 @@ class Genie3Params:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise ParameterError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+            raise ParameterError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if not isinstance(self.n_trees, int) or self.n_trees < 1:
-            raise ValueError(f"n_trees must be a positive integer, got {self.n_trees!r}")
+            raise ParameterError(f"n_trees must be a positive integer, got {self.n_trees!r}")
         if isinstance(self.max_features, bool) or not (
             self.max_features in ("sqrt", "all")
             or (isinstance(self.max_features, int) and self.max_features >= 1)
         ):
-            raise ValueError(
+            raise ParameterError(
                 "max_features must be 'sqrt', 'all' or a positive integer, "
                 f"got {self.max_features!r}"
             )
         if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+            raise ParameterError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     def n_candidates_per_node(self, n_inputs: int) -> int:
         """K: how many regulators each tree node draws among the target's n_inputs regulators."""
@@ -75,7 +80,7 @@ class Genie3Params:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - fields
         if unknown:
-            raise ValueError(f"unknown GENIE3 parameters: {sorted(unknown)}")
+            raise ParameterError(f"unknown GENIE3 parameters: {sorted(unknown)}")
         parsed = dict(values)
         if "n_trees" in parsed:
             parsed["n_trees"] = int(parsed["n_trees"])

@@ -1,21 +1,20 @@
 """GENIE3 parameters as a resource, so every shard partition of a deployment uses the same."""
 
-
-import os
-
 from dagster import ConfigurableResource
 
-from genie_assets.engine import DEFAULT_ENGINE, Genie3Params
+from genie_assets.engine import Genie3Params
+
+_DEFAULTS = Genie3Params()
 
 
 class Genie3Settings(ConfigurableResource):
-    """The GENIE3 parameters of this deployment (defaults: the paper's)."""
+    """The GENIE3 parameters of this deployment (defaults: Genie3Params', the paper's)."""
 
-    method: str = "RF"
-    n_trees: int = 1000
-    max_features: str = "sqrt"
-    seed: int = 0
-    engine: str = DEFAULT_ENGINE
+    method: str = _DEFAULTS.method
+    n_trees: int = _DEFAULTS.n_trees
+    max_features: str = str(_DEFAULTS.max_features)
+    seed: int = _DEFAULTS.seed
+    engine: str = _DEFAULTS.engine
 
     def params(self) -> Genie3Params:
         return Genie3Params.from_dict({
@@ -24,14 +23,7 @@ class Genie3Settings(ConfigurableResource):
         })
 
     @classmethod
-    def from_env(cls) -> "Genie3Settings":
-        """This deployment's parameters: GENIE_METHOD, GENIE_N_TREES, GENIE_MAX_FEATURES,
-        GENIE_SEED, GENIE_ENGINE, each defaulting to the paper's choice."""
-        defaults = cls()
-        return cls(
-            method=os.environ.get("GENIE_METHOD", defaults.method),
-            n_trees=int(os.environ.get("GENIE_N_TREES", defaults.n_trees)),
-            max_features=os.environ.get("GENIE_MAX_FEATURES", defaults.max_features),
-            seed=int(os.environ.get("GENIE_SEED", defaults.seed)),
-            engine=os.environ.get("GENIE_ENGINE", defaults.engine),
-        )
+    def of(cls, params: Genie3Params) -> "Genie3Settings":
+        return cls(method=params.method, n_trees=params.n_trees,
+                   max_features=str(params.max_features), seed=params.seed,
+                   engine=params.engine)

@@ -39,7 +39,16 @@ from genie_assets.errors import ShardError
 from genie_assets.pricing import cost_usd
 from genie_assets.resources.shard_runner import ShardRunner, shard_failure
 from genie_assets.resources.storage import ArtifactStore
-from genie_assets.shard import PIPES_TRANSPORT_ENV, combine_host_outputs, host_output_name
+from genie_assets.settings import PIPES_TRANSPORT_ENV
+from genie_assets.shard import combine_host_outputs
+from genie_assets.shard_contract import (
+    SHARD_TOTALS,
+    ShardTask,
+    edges_file,
+    output_name,
+    report_file,
+    with_runner_facts,
+)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINT = "genie_shard_entry.py"
@@ -48,9 +57,6 @@ CONTAINER_REQUIREMENTS = ["numba>=0.60", "dagster-pipes==1.13.27", "pyarrow>=14"
 TERMINAL = {"Completed", "Failed", "Stopped"}
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 MAX_JOB_NAME = 63
-# Figures of the whole shard that replace algo-1's own in the step's metadata.
-SHARD_TOTALS = ("host", "n_targets", "n_edges", "cores", "compute_seconds", "started_at",
-                "finished_at", "seconds_per_target")
 
 
 def job_name(partition_key: str, run_id: str, attempt: int) -> str:
@@ -174,7 +180,7 @@ class SageMakerShardRunner(ShardRunner):
                                    instance_type=self.instance_type)
 
     def run_shard(self, context: AssetExecutionContext, store: ArtifactStore,
-                  hyperparameters: dict[str, str]) -> MaterializeResult:
+                  task: ShardTask) -> MaterializeResult:
         from sagemaker.core.resources import TrainingJob
         from sagemaker.core.shapes import (
             AlgorithmSpecification,
@@ -187,7 +193,7 @@ class SageMakerShardRunner(ShardRunner):
             StoppingCondition,
         )
 
-        partition_key = hyperparameters["partition_key"]
+        partition_key = task.partition_key
         session, s3, sagemaker = self._clients()
         expression_uri, code_uri = self._upload_inputs(s3, store)
         name = job_name(partition_key, context.run_id, context.retry_number)
@@ -208,9 +214,8 @@ class SageMakerShardRunner(ShardRunner):
         ) as pipes_session:
             environment = {**pipes_session.get_bootstrap_env_vars(), PIPES_TRANSPORT_ENV: "s3"}
             hyper = {
-                **hyperparameters,
-                "n_jobs": "-1",
-                "output_s3_uri": f"s3://{self.bucket}/{host_outputs}",
+                **task.on_runner(n_jobs=-1, output_s3_uri=f"s3://{self.bucket}/{host_outputs}")
+                .to_hyperparameters(),
                 "sagemaker_program": ENTRY_POINT,
                 "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",
             }
@@ -269,7 +274,7 @@ class SageMakerShardRunner(ShardRunner):
         }
         # The report goes last: it marks the shard complete.
         store.put_text(store.shard_file(partition_key).with_suffix(".json"),
-                       json.dumps({**shard, **facts}, indent=2))
+                       json.dumps(with_runner_facts(shard, **facts), indent=2))
         result = pipes_session.get_results()
         reported = dict(result[0].metadata or {}) if result else {}
         # algo-1 reported its own part; with several hosts the shard's figures are the sum.
@@ -307,11 +312,12 @@ class SageMakerShardRunner(ShardRunner):
         with tempfile.TemporaryDirectory() as scratch:
             parts = []
             for host in hosts:
-                name = host_output_name(partition_key, host, len(hosts))
+                name = output_name(partition_key, host, len(hosts))
                 local = {}
-                for suffix in (".parquet", ".json"):
-                    key = f"{host_outputs}/{name}{suffix}"
-                    local[suffix] = Path(scratch) / f"{name}{suffix}"
+                for suffix, file_name in ((".parquet", edges_file(name)),
+                                          (".json", report_file(name))):
+                    key = f"{host_outputs}/{file_name}"
+                    local[suffix] = Path(scratch) / file_name
                     try:
                         s3.download_file(self.bucket, key, str(local[suffix]))
                     except botocore.exceptions.ClientError as error:

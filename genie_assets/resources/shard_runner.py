@@ -16,20 +16,21 @@ from dagster import (
     MaterializeResult,
     PipesSubprocessClient,
 )
-
 from dagster._core.errors import DagsterPipesExecutionError  # not re-exported at top level
 
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardError, names_a_deterministic_failure
 from genie_assets.orphans import SCRATCH_PREFIX, claim, scratch_root
 from genie_assets.resources.storage import ArtifactStore
+from genie_assets.settings import python_path
+from genie_assets.shard_contract import ShardTask, edges_file, report_file, with_runner_facts
 
 
 class ShardRunner(ConfigurableResource):
     """Where the shard program runs; `run_shard` leaves the shard's file in the store."""
 
     def run_shard(self, context: AssetExecutionContext, store: ArtifactStore,
-                  hyperparameters: dict[str, str]) -> MaterializeResult:
+                  task: ShardTask) -> MaterializeResult:
         raise NotImplementedError
 
 
@@ -48,9 +49,9 @@ class LocalShardRunner(ShardRunner):
         self,
         context: AssetExecutionContext,
         store: ArtifactStore,
-        hyperparameters: dict[str, str],
+        task: ShardTask,
     ) -> MaterializeResult:
-        partition_key = hyperparameters["partition_key"]
+        partition_key = task.partition_key
         cores = resolve_n_jobs(self.n_jobs)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{partition_key}-",
@@ -60,7 +61,7 @@ class LocalShardRunner(ShardRunner):
             claim(scratch_path, context.run_id)
             config_dir = scratch_path / "input" / "config"
             config_dir.mkdir(parents=True)
-            hyper = {**hyperparameters, "n_jobs": str(cores)}
+            hyper = task.on_runner(n_jobs=cores).to_hyperparameters()
             (config_dir / "hyperparameters.json").write_text(json.dumps(hyper))
             model_dir = scratch_path / "model"
             env = {
@@ -74,7 +75,7 @@ class LocalShardRunner(ShardRunner):
                 "SM_NUM_CPUS": str(cores),
                 "PYTHONPATH": os.pathsep.join(
                     p for p in [str(Path(__file__).resolve().parents[2]),
-                                os.environ.get("PYTHONPATH", "")] if p
+                                python_path()] if p
                 ),
             }
             try:
@@ -87,17 +88,17 @@ class LocalShardRunner(ShardRunner):
                 failure = scratch_path / "output" / "failure"
                 reason = failure.read_text() if failure.exists() else str(error)
                 raise shard_failure(f"{partition_key} failed: {reason}") from error
-            output = model_dir / f"{partition_key}.parquet"
+            output = model_dir / edges_file(partition_key)
             if not output.is_file():
-                raise RuntimeError(f"{partition_key}: the shard program wrote no {output.name}")
+                raise ShardError(f"{partition_key}: the shard program wrote no {output.name}")
             wall_seconds = time.perf_counter() - started
             runner_facts = {"runner": "local-subprocess", "instance_type": "local",
                             "instance_count": 1, "wall_seconds": round(wall_seconds, 3),
                             "billable_seconds": round(wall_seconds, 3)}
-            report = json.loads((model_dir / f"{partition_key}.json").read_text())
+            report = json.loads((model_dir / report_file(partition_key)).read_text())
             store.put_file(output, store.shard_file(partition_key))
             store.put_text(store.shard_file(partition_key).with_suffix(".json"),
-                           json.dumps({**report, **runner_facts}, indent=2))
+                           json.dumps(with_runner_facts(report, **runner_facts), indent=2))
         return _with_runner_metadata(
             completed.get_materialize_result(),
             {**runner_facts, "path": str(store.shard_file(partition_key))},

@@ -5,13 +5,13 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Any
+from typing import Any, Optional
 
 from dagster_pyspark import LazyPySparkResource
 
+from genie_assets import settings
+
 MIN_JAVA = 17
-GRAPHFRAMES_PACKAGE_ENV = "GENIE_GRAPHFRAMES_PACKAGE"
-GRAPHFRAMES_JAR_ENV = "GENIE_GRAPHFRAMES_JAR"
 
 
 class JavaMissingError(EnvironmentError):
@@ -20,7 +20,7 @@ class JavaMissingError(EnvironmentError):
 
 def require_java() -> str:
     """Return the java version string, or raise with what to install."""
-    java_home = os.environ.get("JAVA_HOME")
+    java_home = settings.java_home()
     java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
     if not java or not os.path.exists(java):
         raise JavaMissingError(
@@ -35,13 +35,17 @@ def require_java() -> str:
         major = int(match.group(2))
     if major < MIN_JAVA:
         raise JavaMissingError(
-            f"Spark needs Java {MIN_JAVA} or newer; {java} is {output.splitlines()[0] if output else 'unknown'}"
+            f"Spark needs Java {MIN_JAVA} or newer; {java} is "
+            f"{output.splitlines()[0] if output else 'unknown'}"
         )
     return output.splitlines()[0]
 
 
-def local_spark_config(cores: int = 2, driver_memory: str = "4g") -> dict[str, Any]:
-    """Local-mode settings sized for a laptop; GraphFrames from GENIE_GRAPHFRAMES_* if set."""
+def local_spark_config(cores: int = 2, driver_memory: str = "4g",
+                       graphframes: Optional[tuple[Optional[str], Optional[str]]] = None
+                       ) -> dict[str, Any]:
+    """Local-mode settings sized for a laptop; GraphFrames from `graphframes` (package, jar),
+    by default from GENIE_GRAPHFRAMES_PACKAGE / GENIE_GRAPHFRAMES_JAR."""
     config: dict[str, Any] = {
         "spark.master": f"local[{cores}]",
         "spark.app.name": "genie-assets",
@@ -53,8 +57,10 @@ def local_spark_config(cores: int = 2, driver_memory: str = "4g") -> dict[str, A
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.host": "127.0.0.1",
     }
-    package = os.environ.get(GRAPHFRAMES_PACKAGE_ENV)
-    jar = os.environ.get(GRAPHFRAMES_JAR_ENV)
+    if graphframes is None:
+        deployed = settings.deployment()
+        graphframes = deployed.graphframes_package, deployed.graphframes_jar
+    package, jar = graphframes
     if package:
         config["spark.jars.packages"] = package
     if jar:

@@ -2,7 +2,7 @@
 to an s3:// prefix.
 
 Assets write through `writing(...)` (a temporary name, renamed when complete, then published)
-and read through `reading(...)` (a local copy, fetched first where the artifacts live in S3),
+and read through `local_copy(...)` (a local copy, fetched first where the artifacts live in S3),
 so the same asset code runs on a laptop and against a bucket.
 """
 
@@ -38,13 +38,14 @@ class ArtifactStore(ConfigurableResource):
             yield temporary
         self.publish(final)
 
-    def reading(self, *parts: str) -> Path:
-        """A local path holding the current artifact at `parts`."""
+    def local_copy(self, *parts: str) -> Path:
+        """A local path holding the current artifact at `parts` (in S3 mode, downloaded where
+        the local copy is not current)."""
         return self.path(*parts)
 
     def spark_path(self, *parts: str) -> str:
         """Where Spark reads the artifact at `parts`."""
-        return str(self.reading(*parts))
+        return str(self.local_copy(*parts))
 
     def publish(self, path: Path) -> None:
         """Make a finished local artifact the current one (locally, it already is)."""
@@ -54,7 +55,7 @@ class ArtifactStore(ConfigurableResource):
         return str(self.path(*parts))
 
     def expression_dir(self) -> Path:
-        return self.reading("expression")
+        return self.local_copy("expression")
 
     def expression_manifest(self) -> dict:
         """What the current expression matrix is (fingerprint, genes, source), as stored by
@@ -68,11 +69,21 @@ class ArtifactStore(ConfigurableResource):
     def shard_file(self, partition_key: str) -> Path:
         return self.path("shards", f"{partition_key}.parquet")
 
-    def existing_shard_files(self) -> dict[str, Path]:
+    def list_shards(self) -> list[str]:
+        """The partition keys of the shards stored (listing only, nothing is read)."""
         folder = self.path("shards")
         if not folder.is_dir():
-            return {}
-        return {p.stem: p for p in sorted(folder.glob("shard-*.parquet"))}
+            return []
+        return [p.stem for p in sorted(folder.glob("shard-*.parquet"))]
+
+    def shard_files_local_copies(self) -> dict[str, Path]:
+        """Every stored shard's file, as local paths (in S3 mode, downloaded)."""
+        return {key: self.shard_file(key) for key in self.list_shards()}
+
+    def shard_report(self, partition_key: str) -> dict:
+        """The report a stored shard's runner wrote beside it (in S3 mode, that small file is
+        downloaded, not the shard)."""
+        return json.loads(self.shard_file(partition_key).with_suffix(".json").read_text())
 
     def put_file(self, source: Path, destination: Path) -> Path:
         """Copy a finished file into the store under its final name, atomically."""
@@ -127,11 +138,12 @@ class S3ArtifactStore(ArtifactStore):
             for old in sorted(stale - fresh):
                 client.delete_object(Bucket=self.bucket, Key=old)
             for file in files:
-                client.upload_file(str(file), self.bucket, f"{key}/{file.relative_to(path).as_posix()}")
+                name = file.relative_to(path).as_posix()
+                client.upload_file(str(file), self.bucket, f"{key}/{name}")
         else:
             client.upload_file(str(path), self.bucket, key)
 
-    def reading(self, *parts: str) -> Path:
+    def local_copy(self, *parts: str) -> Path:
         client = self.s3.get_client()
         local = self.path(*parts)
         key = self._key(local)
@@ -151,18 +163,23 @@ class S3ArtifactStore(ArtifactStore):
                     self._download(client, item["Key"], temporary / item["Key"][len(key) + 1:])
         return local
 
-    def existing_shard_files(self) -> dict[str, Path]:
+    def list_shards(self) -> list[str]:
         client = self.s3.get_client()
         names = {item["Key"].rsplit("/", 1)[-1]
                  for item in self._list(client, self._key(self.path("shards")) + "/shard-")}
         # A shard counts once its report is there too: the report is written last.
-        complete = sorted(n.removesuffix(".parquet") for n in names
-                          if n.endswith(".parquet") and n.replace(".parquet", ".json") in names)
+        return sorted(n.removesuffix(".parquet") for n in names
+                      if n.endswith(".parquet") and n.replace(".parquet", ".json") in names)
+
+    def shard_files_local_copies(self) -> dict[str, Path]:
         found = {}
-        for key in complete:
-            found[key] = self.reading("shards", f"{key}.parquet")
-            self.reading("shards", f"{key}.json")
+        for key in self.list_shards():
+            found[key] = self.local_copy("shards", f"{key}.parquet")
+            self.local_copy("shards", f"{key}.json")
         return found
+
+    def shard_report(self, partition_key: str) -> dict:
+        return json.loads(self.local_copy("shards", f"{partition_key}.json").read_text())
 
     def _list(self, client, prefix: str) -> list[dict]:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,

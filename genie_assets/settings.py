@@ -1,0 +1,202 @@
+"""Every setting read from the environment, read and checked here and nowhere else.
+
+Two groups: the deployment's (`Settings`: where things run, the GENIE3 parameters, the cloud),
+read once when the code location loads; and the shard process's own (`ShardProcess`: the
+SageMaker container contract, a memory limit), read by the shard program where it runs. A value
+that cannot be used is refused with the variable's name and what it takes. Only the standard
+library and the engine's parameters are imported, so the shard program carries this module to
+SageMaker as it is.
+
+No secret is read: AWS credentials stay in boto3's own chain (environment, profile, instance
+role) and never pass through a setting, metadata or log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Optional
+
+from genie_assets.engine.params import Genie3Params
+from genie_assets.errors import SettingsError
+
+ENVIRONMENTS = ("local", "aws")
+# The shard process's transport for Pipes messages, set by the SageMaker runner.
+PIPES_TRANSPORT_ENV = "GENIE_PIPES_TRANSPORT"
+MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
+GRAPHFRAMES_PACKAGE_ENV = "GENIE_GRAPHFRAMES_PACKAGE"
+GRAPHFRAMES_JAR_ENV = "GENIE_GRAPHFRAMES_JAR"
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: Optional[int] = None
+             ) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a whole number") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}={text!r} must be at least {minimum}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "false").strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no", ""):
+        raise SettingsError(f"{name}={text!r} must be true or false")
+    return text in ("true", "1", "yes")
+
+
+@dataclasses.dataclass(frozen=True)
+class AwsSettings:
+    """GENIE_ENV=aws: shards as SageMaker training jobs, artifacts under s3://bucket/prefix/."""
+
+    bucket: str
+    prefix: str
+    region: str
+    role_arn: str
+    image_uri: Optional[str]
+    instance_type: str
+    instance_count: int
+    tags: dict
+    volume_size_gb: int
+    max_runtime_seconds: int
+    use_spot: bool
+    spark_reads_s3: bool
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "AwsSettings":
+        tags_text = env.get("GENIE_SAGEMAKER_TAGS", "") or "{}"
+        try:
+            tags = json.loads(tags_text)
+        except json.JSONDecodeError as error:
+            raise SettingsError(f"GENIE_SAGEMAKER_TAGS is not JSON: {error}") from None
+        if not isinstance(tags, dict):
+            raise SettingsError("GENIE_SAGEMAKER_TAGS must be a JSON object of tag: value")
+        return cls(
+            bucket=env.get("GENIE_S3_BUCKET", ""),
+            prefix=env.get("GENIE_S3_PREFIX", "genie-assets"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            role_arn=env.get("GENIE_SAGEMAKER_ROLE_ARN", ""),
+            image_uri=env.get("GENIE_SAGEMAKER_IMAGE") or None,
+            instance_type=env.get("GENIE_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
+            instance_count=_integer(env, "GENIE_SAGEMAKER_INSTANCE_COUNT", 1, minimum=1),
+            tags=tags,
+            volume_size_gb=_integer(env, "GENIE_SAGEMAKER_VOLUME_GB", 30, minimum=1),
+            max_runtime_seconds=_integer(env, "GENIE_SAGEMAKER_MAX_RUNTIME", 24 * 3600,
+                                         minimum=1),
+            use_spot=_flag(env, "GENIE_SAGEMAKER_SPOT"),
+            spark_reads_s3=_flag(env, "GENIE_SPARK_READS_S3"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """This deployment: what GENIE_ENV chooses and what every environment shares."""
+
+    environment: str
+    artifacts_dir: str
+    n_shards: int
+    shard_cores: int
+    spark_cores: int
+    genie3: Genie3Params
+    graphframes_package: Optional[str]
+    graphframes_jar: Optional[str]
+    price_table_path: Optional[str]
+    aws: AwsSettings
+
+    @classmethod
+    def from_environ(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
+        environment = env.get("GENIE_ENV", "local").strip() or "local"
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"GENIE_ENV={environment!r} is not one of "
+                                f"{', '.join(ENVIRONMENTS)}")
+        defaults = Genie3Params()
+        try:
+            genie3 = Genie3Params.from_dict({
+                "method": env.get("GENIE_METHOD", defaults.method),
+                "n_trees": _integer(env, "GENIE_N_TREES", defaults.n_trees, minimum=1),
+                "max_features": env.get("GENIE_MAX_FEATURES", str(defaults.max_features)),
+                "seed": _integer(env, "GENIE_SEED", defaults.seed, minimum=0),
+                "engine": env.get("GENIE_ENGINE", defaults.engine),
+            })
+        except ValueError as error:
+            raise SettingsError(f"GENIE_METHOD, GENIE_MAX_FEATURES or GENIE_ENGINE: "
+                                f"{error}") from None
+        return cls(
+            environment=environment,
+            artifacts_dir=str(Path(env.get("GENIE_ARTIFACTS_DIR", ".genie/artifacts"))
+                              .resolve()),
+            n_shards=_integer(env, "GENIE_N_SHARDS", 4, minimum=1),
+            shard_cores=_integer(env, "GENIE_SHARD_CORES", -1),
+            spark_cores=_integer(env, "GENIE_SPARK_CORES", 2, minimum=1),
+            genie3=genie3,
+            graphframes_package=env.get(GRAPHFRAMES_PACKAGE_ENV) or None,
+            graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None,
+            price_table_path=env.get("GENIE_PRICE_TABLE") or None,
+            aws=AwsSettings.from_environ(env),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardProcess:
+    """What the shard program reads where it runs: the SageMaker training contract (its
+    defaults are SageMaker's paths), a memory limit, and how Pipes reaches Dagster."""
+
+    input_dir: Path
+    config_dir: Path
+    model_dir: Path
+    output_dir: Path
+    expression_dir: Path
+    current_host: str
+    hosts: list
+    memory_limit_bytes: Optional[int]
+    pipes_over_s3: bool
+
+    @classmethod
+    def from_environ(cls, env: Optional[Mapping[str, str]] = None) -> "ShardProcess":
+        env = os.environ if env is None else env
+        input_dir = Path(env.get("SM_INPUT_DIR", "/opt/ml/input"))
+        current_host = env.get("SM_CURRENT_HOST", "algo-1")
+        limit = _integer(env, MEMORY_LIMIT_ENV, 0, minimum=0)
+        return cls(
+            input_dir=input_dir,
+            config_dir=Path(env.get("SM_INPUT_CONFIG_DIR", input_dir / "config")),
+            model_dir=Path(env.get("SM_MODEL_DIR", "/opt/ml/model")),
+            output_dir=Path(env.get("SM_OUTPUT_DIR", "/opt/ml/output")),
+            expression_dir=Path(env.get("SM_CHANNEL_EXPRESSION",
+                                        input_dir / "data" / "expression")),
+            current_host=current_host,
+            hosts=json.loads(env.get("SM_HOSTS", json.dumps([current_host]))),
+            memory_limit_bytes=limit or None,
+            pipes_over_s3=env.get(PIPES_TRANSPORT_ENV) == "s3",
+        )
+
+
+def java_home() -> Optional[str]:
+    return os.environ.get("JAVA_HOME") or None
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with overrides, for a child process (the local shard)."""
+    return {**os.environ, **overrides}
+
+
+def python_path() -> str:
+    return os.environ.get("PYTHONPATH", "")
+
+
+def deployment() -> Settings:
+    """The deployment's settings, read once per process."""
+    global _DEPLOYMENT
+    if _DEPLOYMENT is None:
+        _DEPLOYMENT = Settings.from_environ()
+    return _DEPLOYMENT
+
+
+_DEPLOYMENT: Optional[Settings] = None

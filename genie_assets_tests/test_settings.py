@@ -1,0 +1,94 @@
+"""Settings: both deployments load from an environment, and bad values are named."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genie_assets.errors import SettingsError
+from genie_assets.settings import Settings
+from genie_assets_tests.conftest import REPO
+
+SHOW_RESOURCES = """
+import json
+from dagster import AssetKey
+from genie_assets import definitions
+r = definitions.defs.resources
+print(json.dumps({
+    "store": type(r["store"]).__name__, "runner": type(r["shard_runner"]).__name__,
+    "bucket": getattr(r["store"], "bucket", None),
+    "role": getattr(r["shard_runner"], "role_arn", None),
+    "instance_count": getattr(r["shard_runner"], "instance_count", None),
+    "n_trees": r["genie3"].n_trees,
+    "partitions": definitions.defs.resolve_assets_def("importance_shards")
+        .partitions_def.get_partition_keys(),
+    "code_version": definitions.defs.resolve_assets_def("importance_shards")
+        .code_versions_by_key[AssetKey("importance_shards")],
+}, default=str))
+"""
+
+
+def load_definitions(tmp_path, **variables):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GENIE_")}
+    env.update(GENIE_ARTIFACTS_DIR=str(tmp_path / "artifacts"), **variables)
+    return subprocess.run([sys.executable, "-c", SHOW_RESOURCES], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_local_deployment_loads_with_its_resources(tmp_path):
+    done = load_definitions(tmp_path, GENIE_N_SHARDS="3", GENIE_N_TREES="50")
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert (loaded["store"], loaded["runner"]) == ("ArtifactStore", "LocalShardRunner")
+    assert loaded["partitions"] == ["shard-0000", "shard-0001", "shard-0002"]
+    assert loaded["n_trees"] == 50
+    # The shards' code version comes from the registered parameters: 50 trees, not 1000.
+    default = json.loads(load_definitions(tmp_path).stdout.splitlines()[-1])
+    assert loaded["code_version"] != default["code_version"]
+
+
+def test_the_aws_deployment_loads_with_its_resources(tmp_path):
+    done = load_definitions(tmp_path, GENIE_ENV="aws", GENIE_S3_BUCKET="my-bucket",
+                            GENIE_SAGEMAKER_ROLE_ARN="arn:aws:iam::123456789012:role/genie",
+                            GENIE_SAGEMAKER_INSTANCE_COUNT="2", AWS_REGION="eu-west-1")
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert (loaded["store"], loaded["runner"]) == ("S3ArtifactStore", "SageMakerShardRunner")
+    assert loaded["bucket"] == "my-bucket"
+    assert loaded["role"] == "arn:aws:iam::123456789012:role/genie"
+    assert loaded["instance_count"] == 2
+
+
+def test_an_unknown_environment_is_refused_naming_the_choices(tmp_path):
+    done = load_definitions(tmp_path, GENIE_ENV="gcp")
+    assert done.returncode != 0
+    assert "GENIE_ENV='gcp' is not one of local, aws" in done.stderr
+
+
+@pytest.mark.parametrize("variable,value,message", [
+    ("GENIE_N_TREES", "many", "GENIE_N_TREES='many' is not a whole number"),
+    ("GENIE_N_SHARDS", "0", "GENIE_N_SHARDS='0' must be at least 1"),
+    ("GENIE_SAGEMAKER_SPOT", "maybe", "GENIE_SAGEMAKER_SPOT='maybe' must be true or false"),
+    ("GENIE_SAGEMAKER_TAGS", "[1]", "GENIE_SAGEMAKER_TAGS must be a JSON object"),
+    ("GENIE_METHOD", "GBT", "method must be one of"),
+])
+def test_a_value_that_cannot_be_used_names_its_variable(variable, value, message):
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[")):
+        Settings.from_environ({variable: value})
+
+
+def test_the_environment_is_read_in_the_settings_module_only():
+    readers = []
+    for path in sorted((REPO / "genie_assets").rglob("*.py")):
+        if path.name == "settings.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
+                    and isinstance(node.value, ast.Name) and node.value.id == "os"):
+                readers.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert readers == []
+    assert Path(REPO / "genie_assets" / "settings.py").is_file()
