@@ -12,7 +12,6 @@ model.tar.gz, and the job ends Completed, or Failed with the text of a failed ho
 The code under test talks to moto only over HTTP.
 """
 
-import hashlib
 import io
 import json
 import os
@@ -96,9 +95,9 @@ class SageMakerContainerStandIn:
         (config / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
         # What the training toolkit does with sagemaker_submit_directory and sagemaker_program:
         # unpack the code where every job finds it (/opt/ml/code in a real container). Here
-        # that is one folder per code channel's content, shared by the session's jobs: numba
-        # keys its cache by the source's path, so each job would otherwise compile the engine
-        # afresh (a real container does, with an empty cache).
+        # that is one folder for the session's jobs: numba keys its cache by the source's
+        # path, so each job would otherwise compile the engine afresh (a real container does,
+        # with an empty cache).
         tarball = Path(job.hyper_parameters["sagemaker_submit_directory"].replace(
             "/opt/ml/input/data/code", str(channels["code"])))
         code = unpacked_code(tarball)
@@ -163,16 +162,13 @@ class SageMakerContainerStandIn:
 
 
 def unpacked_code(tarball: Path) -> Path:
-    """The code channel's tarball unpacked, once per content, under the system's temp dir."""
-    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()[:16]
-    code = Path(tempfile.gettempdir()) / "genie-standin-code" / digest
-    if not code.is_dir():
-        code.parent.mkdir(parents=True, exist_ok=True)
-        unpacking = Path(tempfile.mkdtemp(dir=code.parent, prefix=f".{digest}-"))
-        with tarfile.open(tarball) as archive:
-            archive.extractall(unpacking, filter="data")
-        try:
-            unpacking.rename(code)
-        except OSError:  # unpacked meanwhile by another job: theirs is the same
-            shutil.rmtree(unpacking, ignore_errors=True)
+    """The code channel's tarball unpacked at one path for every job of the session, as a
+    container has /opt/ml/code (the tarball's files carry fixed times, so the engine's files,
+    the same in every job, keep numba's cache valid)."""
+    code = Path(tempfile.gettempdir()) / f"genie-standin-code-{os.getpid()}"
+    unpacking = Path(tempfile.mkdtemp(dir=code.parent, prefix=f".{code.name}-"))
+    with tarfile.open(tarball) as archive:
+        archive.extractall(unpacking, filter="data")
+    shutil.rmtree(code, ignore_errors=True)
+    unpacking.rename(code)
     return code
