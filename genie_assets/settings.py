@@ -182,11 +182,6 @@ def java_home() -> Optional[str]:
     return os.environ.get("JAVA_HOME") or None
 
 
-def child_environment(**overrides: str) -> dict[str, str]:
-    """This process's environment with overrides, for a child process (the local shard)."""
-    return {**os.environ, **overrides}
-
-
 def python_path() -> str:
     return os.environ.get("PYTHONPATH", "")
 
