@@ -60,7 +60,7 @@ def spark_session(cores: int, memory: str):
     from pyspark.sql import SparkSession
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from genie_assets.resources.spark import local_spark_config
+    from genie_assets.pipeline.resources.spark import local_spark_config
 
     config = local_spark_config(cores=cores, driver_memory=memory)
     # Tuned for a scan-and-rank workload on a small machine (see README, "Network benchmark").

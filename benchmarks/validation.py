@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genie_assets.expression import read_expression, validate_expression
+from genie_assets.inputs.expression import read_expression, validate_expression
 
 
 def timed(function, repeats: int = 3) -> tuple[float, object]:

@@ -14,9 +14,9 @@ import sys
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from genie_assets.definitions import defs, resources
-from genie_assets.edges import staleness
-from genie_assets.orphans import sweep
-from genie_assets.partitions import shard_partitions
+from genie_assets.network.edges import staleness
+from genie_assets.pipeline.orphans import sweep
+from genie_assets.pipeline.partitions import shard_partitions
 
 
 def shards_to_backfill(instance: DagsterInstance) -> dict[str, str]:

@@ -3,9 +3,9 @@
 from dagster import Definitions
 from dagster_aws.s3 import S3Resource
 
-from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
-from genie_assets.jobs import expression_job, network_job, shards_job
-from genie_assets.resources import (
+from genie_assets.pipeline.assets import ALL_ASSETS, ALL_CHECKS
+from genie_assets.pipeline.jobs import expression_job, network_job, shards_job
+from genie_assets.pipeline.resources import (
     ArtifactStore,
     Genie3Settings,
     LocalShardRunner,
@@ -14,7 +14,7 @@ from genie_assets.resources import (
     SparkResource,
     local_spark_config,
 )
-from genie_assets.sensors import orphaned_shard_runs
+from genie_assets.pipeline.sensors import orphaned_shard_runs
 from genie_assets.settings import Settings, deployment
 
 

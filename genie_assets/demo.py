@@ -12,17 +12,22 @@ import time
 import pandas as pd
 from dagster import DagsterInstance
 
-from genie_assets.assets.exploration import (
+from genie_assets.definitions import defs, resources
+from genie_assets.pipeline.assets.exploration import (
     GENE_MODULES,
     GRAPHML,
     NETWORK_PAGE,
     NETWORK_PICTURE,
     REGULONS_GMT,
 )
-from genie_assets.assets.network import ADJACENCY_TSV, EDGE_TABLE, FILTERED_NETWORK, HUB_GENES
-from genie_assets.definitions import defs, resources
-from genie_assets.orphans import sweep
-from genie_assets.partitions import shard_partitions
+from genie_assets.pipeline.assets.network import (
+    ADJACENCY_TSV,
+    EDGE_TABLE,
+    FILTERED_NETWORK,
+    HUB_GENES,
+)
+from genie_assets.pipeline.orphans import sweep
+from genie_assets.pipeline.partitions import shard_partitions
 
 
 def main() -> int:

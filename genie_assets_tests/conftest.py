@@ -25,7 +25,7 @@ def spark():
     """One real local Spark session for the whole test run (Dagster's resource reuses it)."""
     from pyspark.sql import SparkSession
 
-    from genie_assets.resources.spark import local_spark_config, require_java
+    from genie_assets.pipeline.resources.spark import local_spark_config, require_java
 
     require_java()
     builder = SparkSession.builder

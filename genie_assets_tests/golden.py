@@ -83,7 +83,7 @@ def cases() -> dict[str, callable]:
 
 
 def _dream4_defaults() -> np.ndarray:
-    from genie_assets.expression import read_expression
+    from genie_assets.inputs.expression import read_expression
     from genie_assets_tests.conftest import dream4_paths
 
     expression_path, _ = dream4_paths(1)

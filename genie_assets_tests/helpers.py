@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from genie_assets.assets import ALL_ASSETS, ALL_CHECKS
-from genie_assets.partitions import shard_partitions
-from genie_assets.resources import (
+from genie_assets.pipeline.assets import ALL_ASSETS, ALL_CHECKS
+from genie_assets.pipeline.partitions import shard_partitions
+from genie_assets.pipeline.resources import (
     ArtifactStore,
     Genie3Settings,
     LocalShardRunner,

@@ -66,7 +66,7 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
     import yaml
 
     from genie_assets.engine import genie3
-    from genie_assets.expression import read_expression
+    from genie_assets.inputs.expression import read_expression
     from genie_assets_tests.conftest import dream4_paths
 
     art = tmp_path / "art"

@@ -8,10 +8,11 @@ import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
 from genie_assets.errors import ParameterError
-from genie_assets.evaluation import read_gold_standard, score_network
-from genie_assets.expression import read_expression
-from genie_assets.sharding import targets_for_shard
-from genie_assets.toy import toy_dataset
+from genie_assets.inputs.expression import read_expression
+from genie_assets.inputs.gold_standard import read_gold_standard
+from genie_assets.inputs.toy import toy_dataset
+from genie_assets.network.evaluation import score_network
+from genie_assets.shard.sharding import targets_for_shard
 from genie_assets_tests.conftest import PUBLISHED, dream4_paths
 
 

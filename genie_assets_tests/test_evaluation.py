@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 from dagster import materialize
 
-from genie_assets.assets import expression_matrix, network_evaluation
-from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK
 from genie_assets.engine import genie3
 from genie_assets.errors import GoldStandardError
-from genie_assets.evaluation import load_gold_standard
-from genie_assets.expression import read_expression
-from genie_assets.resources import ArtifactStore
+from genie_assets.inputs.expression import read_expression
+from genie_assets.inputs.gold_standard import load_gold_standard
+from genie_assets.pipeline.assets import expression_matrix, network_evaluation
+from genie_assets.pipeline.assets.network import EDGE_TABLE, FILTERED_NETWORK
+from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets_tests.conftest import dream4_paths
 from genie_assets_tests.helpers import failure_messages
 

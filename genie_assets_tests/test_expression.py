@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from genie_assets.errors import ExpressionMatrixError, InputError, RegulatorListError
-from genie_assets.expression import read_expression, validate_expression
+from genie_assets.inputs.expression import read_expression, validate_expression
 from genie_assets_tests.conftest import dream4_paths
 from genie_assets_tests.helpers import failure_messages, local_resources, new_instance, run
 
@@ -310,6 +310,6 @@ def test_gene_names_with_spaces_unicode_and_case_round_trip(tmp_path):
     assert result.success, failure_messages(result)
     stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
     assert list(stored.columns) == names
-    from genie_assets.shard import read_regulator_names
+    from genie_assets.shard.contract import read_regulator_names
 
     assert read_regulator_names(store.expression_dir() / "regulators.txt") == sorted(names[:3])

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-from genie_assets.assets.network import EDGE_TABLE
 from genie_assets.engine import genie3
-from genie_assets.resources import Genie3Settings
-from genie_assets.toy import toy_dataset
+from genie_assets.inputs.toy import toy_dataset
+from genie_assets.pipeline.assets.network import EDGE_TABLE
+from genie_assets.pipeline.resources import Genie3Settings
 from genie_assets_tests.helpers import (
     SHARD_KEYS,
     failure_messages,
@@ -231,8 +231,8 @@ def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_
     marks it failed, removes the folder, and the backfill picks the partition up."""
     from dagster import DagsterRunStatus, build_sensor_context
 
-    from genie_assets.orphans import OWNER_FILE, SCRATCH_PREFIX, scratch_root
-    from genie_assets.sensors import orphaned_shard_runs
+    from genie_assets.pipeline.orphans import OWNER_FILE, SCRATCH_PREFIX, scratch_root
+    from genie_assets.pipeline.sensors import orphaned_shard_runs
 
     home = tmp_path / "home"
     home.mkdir()

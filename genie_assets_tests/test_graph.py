@@ -5,7 +5,7 @@ import os
 import pandas as pd
 import pytest
 
-from genie_assets.graph import (
+from genie_assets.network.graph import (
     GRAPHFRAMES,
     SPARK_SQL,
     NetworkFilter,

@@ -6,10 +6,10 @@ import pytest
 from dagster import materialize
 from sklearn.metrics import adjusted_rand_score
 
-from genie_assets.assets.exploration import GENE_MODULES, gene_modules
-from genie_assets.assets.network import FILTERED_NETWORK
-from genie_assets.modules import canonical_labels, leiden_modules
-from genie_assets.resources import ArtifactStore, SparkResource, local_spark_config
+from genie_assets.network.modules import canonical_labels, leiden_modules
+from genie_assets.pipeline.assets.exploration import GENE_MODULES, gene_modules
+from genie_assets.pipeline.assets.network import FILTERED_NETWORK
+from genie_assets.pipeline.resources import ArtifactStore, SparkResource, local_spark_config
 
 N_MODULES, MODULE_SIZE = 5, 40
 
@@ -98,7 +98,7 @@ def test_a_non_positive_resolution_is_refused():
 
 
 def test_graphframes_label_propagation_runs_where_the_jar_is_configured(spark, tmp_path):
-    from genie_assets.graph import graphframes_available
+    from genie_assets.network.graph import graphframes_available
 
     if not graphframes_available(spark):
         pytest.skip("GraphFrames jar not configured (GENIE_GRAPHFRAMES_JAR or "

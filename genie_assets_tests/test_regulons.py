@@ -7,12 +7,17 @@ import pandas as pd
 import pytest
 from dagster import materialize
 
-from genie_assets.assets.exploration import REGULON_ADJACENCIES, REGULONS, REGULONS_GMT, regulons
-from genie_assets.assets.network import FILTERED_NETWORK
 from genie_assets.errors import ExportError
-from genie_assets.regulons import RegulonRule, regulon_edges, write_gmt
-from genie_assets.resources import ArtifactStore
-from genie_assets.toy import toy_dataset
+from genie_assets.inputs.toy import toy_dataset
+from genie_assets.network.regulons import RegulonRule, regulon_edges, write_gmt
+from genie_assets.pipeline.assets.exploration import (
+    REGULON_ADJACENCIES,
+    REGULONS,
+    REGULONS_GMT,
+    regulons,
+)
+from genie_assets.pipeline.assets.network import FILTERED_NETWORK
+from genie_assets.pipeline.resources import ArtifactStore
 
 # Importances of the toy network's true edges into its non-regulator targets are ≥ 0.13 and
 # of its false ones ≤ 0.10 (measured at 100, 300 and 1,000 trees).

@@ -11,10 +11,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from genie_assets.engine import genie3
-from genie_assets.resources import S3ArtifactStore, SageMakerShardRunner
-from genie_assets.resources.sagemaker_runner import job_name, source_tarball
-from genie_assets.sharding import targets_for_shard
-from genie_assets.toy import toy_dataset
+from genie_assets.inputs.toy import toy_dataset
+from genie_assets.pipeline.resources import S3ArtifactStore, SageMakerShardRunner
+from genie_assets.pipeline.resources.sagemaker_runner import job_name, source_tarball
+from genie_assets.shard.sharding import targets_for_shard
 from genie_assets_tests.helpers import (
     DOWNSTREAM,
     SHARD_KEYS,
@@ -79,8 +79,10 @@ def test_source_tarball_carries_the_shard_program():
 
     with tarfile.open(fileobj=io.BytesIO(source_tarball())) as archive:
         names = set(archive.getnames())
-    assert {"genie_assets/shard.py", "genie_assets/engine/fast.py", "genie_shard_entry.py",
-            "requirements.txt"} <= names
+    assert {"genie_assets/shard/program.py", "genie_assets/shard/__main__.py",
+            "genie_assets/engine/fast.py", "genie_shard_entry.py", "requirements.txt"} <= names
+    assert not any(name.startswith("genie_assets/pipeline/") for name in names), \
+        "the Dagster layer stays out of the container"
     assert source_tarball() == source_tarball(), "deterministic, so uploaded once"
 
 

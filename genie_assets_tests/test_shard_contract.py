@@ -6,7 +6,7 @@ import pytest
 
 from genie_assets.engine import Genie3Params
 from genie_assets.errors import ShardError
-from genie_assets.shard_contract import (
+from genie_assets.shard.contract import (
     ShardTask,
     combine_reports,
     output_name,
@@ -60,9 +60,10 @@ def test_the_reports_of_a_jobs_hosts_combine_into_the_shards():
         with_runner_facts(shard, colour="blue")
 
 
-@pytest.mark.parametrize("party", ["shard.py", "assets/shards.py", "resources/shard_runner.py",
-                                   "resources/sagemaker_runner.py"])
+@pytest.mark.parametrize("party", ["shard/program.py", "pipeline/assets/shards.py",
+                                   "pipeline/resources/shard_runner.py",
+                                   "pipeline/resources/sagemaker_runner.py"])
 def test_every_party_to_the_contract_imports_it(party):
     tree = ast.parse((REPO / "genie_assets" / party).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "genie_assets.shard_contract" in imported
+    assert "genie_assets.shard.contract" in imported

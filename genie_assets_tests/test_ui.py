@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
-from genie_assets.partitions import shard_partitions
+from genie_assets.pipeline.partitions import shard_partitions
 from genie_assets_tests.helpers import CHROMIUM, CHROMIUM_FLAGS, DOWNSTREAM, requires_chromium
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ mkdir -p "$DAGSTER_HOME"
 location=(-m genie_assets.definitions)
 
 dagster job execute "${location[@]}" -j expression_job
-for key in $(python -c 'from genie_assets.partitions import shard_partitions as p; print(*p.get_partition_keys())'); do
+for key in $(python -c 'from genie_assets.pipeline.partitions import shard_partitions as p; print(*p.get_partition_keys())'); do
   dagster job execute "${location[@]}" -j shards_job --tags "{\"dagster/partition\": \"$key\"}"
 done
 dagster job execute "${location[@]}" -j network_job

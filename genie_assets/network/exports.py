@@ -12,8 +12,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from genie_assets.errors import ExportError
-from genie_assets.expression import UNWRITABLE_NAME
 from genie_assets.files import atomic_path
+from genie_assets.inputs.expression import UNWRITABLE_NAME
 
 SIF_INTERACTION = "regulates"
 

@@ -4,11 +4,11 @@
 import pyarrow.parquet as pq
 from dagster import AssetCheckResult, AssetCheckSpec, asset_check, multi_asset_check
 
-from genie_assets.assets.network import EDGE_TABLE
-from genie_assets.edges import inspect_edge_table
-from genie_assets.expression import stored_matrix_problems
-from genie_assets.resources import ArtifactStore
-from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
+from genie_assets.inputs.expression import stored_matrix_problems
+from genie_assets.network.edges import inspect_edge_table
+from genie_assets.pipeline.assets.network import EDGE_TABLE
+from genie_assets.pipeline.resources import ArtifactStore
+from genie_assets.shard.contract import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
 
 
 @asset_check(asset="expression_matrix", blocking=True)

@@ -4,10 +4,10 @@
 from dagster import AssetExecutionContext, Backoff, MaterializeResult, RetryPolicy, asset
 
 from genie_assets.engine import ENGINE_CODE_VERSION
-from genie_assets.partitions import N_SHARDS, shard_partitions
-from genie_assets.resources import ArtifactStore, Genie3Settings, ShardRunner
+from genie_assets.pipeline.partitions import N_SHARDS, shard_partitions
+from genie_assets.pipeline.resources import ArtifactStore, Genie3Settings, ShardRunner
 from genie_assets.settings import deployment
-from genie_assets.shard_contract import ShardTask
+from genie_assets.shard.contract import ShardTask
 
 # The deployment's GENIE3 parameters (the ones definitions.py registers as the `genie3`
 # resource) are part of the code version, so changing them (or the engine) marks every shard

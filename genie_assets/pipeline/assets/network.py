@@ -7,9 +7,9 @@ from typing import Optional
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from genie_assets.edges import merge_shards
-from genie_assets.exports import write_adjacency_tsv
-from genie_assets.graph import (
+from genie_assets.network.edges import merge_shards
+from genie_assets.network.exports import write_adjacency_tsv
+from genie_assets.network.graph import (
     GRAPHFRAMES,
     SPARK_SQL,
     NetworkFilter,
@@ -17,15 +17,15 @@ from genie_assets.graph import (
     graphframes_available,
     pagerank_and_components,
 )
-from genie_assets.graph import (
+from genie_assets.network.graph import (
     gene_degrees as compute_gene_degrees,
 )
-from genie_assets.graph import (
+from genie_assets.network.graph import (
     hub_genes as compute_hub_genes,
 )
-from genie_assets.partitions import shard_partitions
-from genie_assets.plots import degree_distribution_png, hub_bar_png, markdown_image
-from genie_assets.resources import ArtifactStore, Genie3Settings, SparkResource
+from genie_assets.network.plots import degree_distribution_png, hub_bar_png, markdown_image
+from genie_assets.pipeline.partitions import shard_partitions
+from genie_assets.pipeline.resources import ArtifactStore, Genie3Settings, SparkResource
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from genie_assets.exports import refuse_unwritable_names
 from genie_assets.files import atomic_path
+from genie_assets.network.exports import refuse_unwritable_names
 
 DEFAULT_MIN_TARGETS = 10
 DEFAULT_MIN_IMPORTANCE = 0.0

@@ -36,12 +36,12 @@ from dagster_aws.pipes.message_readers import get_log_events
 from pydantic import Field
 
 from genie_assets.errors import ShardError
-from genie_assets.pricing import cost_usd
-from genie_assets.resources.shard_runner import ShardRunner, shard_failure
-from genie_assets.resources.storage import ArtifactStore
+from genie_assets.pipeline.pricing import cost_usd
+from genie_assets.pipeline.resources.shard_runner import ShardRunner, shard_failure
+from genie_assets.pipeline.resources.storage import ArtifactStore
 from genie_assets.settings import PIPES_TRANSPORT_ENV
-from genie_assets.shard import combine_host_outputs
-from genie_assets.shard_contract import (
+from genie_assets.shard.contract import (
+    MANIFEST_FILE,
     SHARD_TOTALS,
     ShardTask,
     edges_file,
@@ -49,9 +49,13 @@ from genie_assets.shard_contract import (
     report_file,
     with_runner_facts,
 )
+from genie_assets.shard.program import combine_host_outputs
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 ENTRY_POINT = "genie_shard_entry.py"
+ENTRY_SCRIPT = b"import runpy\nrunpy.run_module('genie_assets.shard', run_name='__main__')\n"
+# What the shard program imports, and nothing of the Dagster layer.
+CODE_CHANNEL_PARTS = ("__init__.py", "errors.py", "files.py", "settings.py", "engine/", "shard/")
 # What the training image must add to run the shard program (installed by the toolkit).
 CONTAINER_REQUIREMENTS = ["numba>=0.60", "dagster-pipes==1.13.27", "pyarrow>=14", "boto3"]
 TERMINAL = {"Completed", "Failed", "Stopped"}
@@ -67,7 +71,8 @@ def job_name(partition_key: str, run_id: str, attempt: int) -> str:
 
 
 def source_tarball() -> bytes:
-    """The genie_assets package, an entry point and requirements.txt, as sourcedir.tar.gz.
+    """The shard program's layers of genie_assets (`CODE_CHANNEL_PARTS`), an entry point and
+    requirements.txt, as sourcedir.tar.gz.
 
     Built deterministically (fixed mtimes, sorted names) so its hash names its S3 key and an
     unchanged code base is uploaded once.
@@ -79,9 +84,12 @@ def source_tarball() -> bytes:
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             archive.addfile(info, io.BytesIO(data))
 
-        for path in sorted(PACKAGE_ROOT.rglob("*.py")):
-            add(str(Path("genie_assets") / path.relative_to(PACKAGE_ROOT)), path.read_bytes())
-        add(ENTRY_POINT, b"import sys\nfrom genie_assets.shard import main\nsys.exit(main())\n")
+        for part in CODE_CHANNEL_PARTS:
+            paths = sorted((PACKAGE_ROOT / part).rglob("*.py")) if part.endswith("/") else \
+                [PACKAGE_ROOT / part]
+            for path in paths:
+                add(str(Path("genie_assets") / path.relative_to(PACKAGE_ROOT)), path.read_bytes())
+        add(ENTRY_POINT, ENTRY_SCRIPT)
         add("requirements.txt", "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
     return buffer.getvalue()
 
@@ -161,7 +169,7 @@ class SageMakerShardRunner(ShardRunner):
 
     def _upload_inputs(self, s3, store: ArtifactStore) -> tuple[str, str]:
         """The expression channel (content-addressed by its manifest) and the code channel."""
-        manifest = json.loads((store.expression_dir() / "manifest.json").read_text())
+        manifest = json.loads((store.expression_dir() / MANIFEST_FILE).read_text())
         expression_prefix = self._key("expression", manifest["fingerprint"][:16])
         for path in sorted(store.expression_dir().iterdir()):
             if path.is_file():
@@ -182,6 +190,51 @@ class SageMakerShardRunner(ShardRunner):
     def run_shard(self, context: AssetExecutionContext, store: ArtifactStore,
                   task: ShardTask) -> MaterializeResult:
         from sagemaker.core.resources import TrainingJob
+
+        partition_key = task.partition_key
+        session, s3, sagemaker = self._clients()
+        expression_uri, code_uri = self._upload_inputs(s3, store)
+        name = job_name(partition_key, context.run_id, context.retry_number)
+        host_outputs = self._key("jobs", name, "hosts")
+        started = time.perf_counter()
+        message_reader = PipesS3MessageReader(bucket=self.bucket, client=s3, interval=5)
+        with open_pipes_session(
+            context=context,
+            context_injector=PipesS3ContextInjector(bucket=self.bucket, client=s3,
+                                                    key_prefix=self._key("pipes")),
+            message_reader=message_reader,
+        ) as pipes_session:
+            hyperparameters = {
+                **task.on_runner(n_jobs=-1, output_s3_uri=f"s3://{self.bucket}/{host_outputs}")
+                .to_hyperparameters(),
+                "sagemaker_program": ENTRY_POINT,
+                "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",
+            }
+            job = TrainingJob.create(
+                **self._job_request(name, partition_key, hyperparameters,
+                                    channels={"expression": expression_uri, "code": code_uri}),
+                environment={**pipes_session.get_bootstrap_env_vars(),
+                             PIPES_TRANSPORT_ENV: "s3"},
+                session=session, region=self.region,
+            )
+            context.log.info(f"{partition_key}: SageMaker training job {name} started")
+            description = self._completed(context, sagemaker, session.client("logs"), name,
+                                          message_reader)
+            shard = self._collect_outputs(s3, store, partition_key, host_outputs)
+        facts = self._job_facts(name, job, description, started, host_outputs)
+        # The report goes last: it marks the shard complete.
+        store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+                       json.dumps(with_runner_facts(shard, **facts), indent=2))
+        result = pipes_session.get_results()
+        reported = dict(result[0].metadata or {}) if result else {}
+        # algo-1 reported its own part; with several hosts the shard's figures are the sum.
+        reported.update({key: shard[key] for key in SHARD_TOTALS})
+        return MaterializeResult(metadata={**reported, **facts})
+
+    def _job_request(self, name: str, partition_key: str, hyperparameters: dict[str, str],
+                     channels: dict[str, str]) -> dict:
+        """`TrainingJob.create`'s arguments but the session's: image, channels, instances,
+        limits, spot and tags."""
         from sagemaker.core.shapes import (
             AlgorithmSpecification,
             Channel,
@@ -193,77 +246,60 @@ class SageMakerShardRunner(ShardRunner):
             StoppingCondition,
         )
 
-        partition_key = task.partition_key
-        session, s3, sagemaker = self._clients()
-        expression_uri, code_uri = self._upload_inputs(s3, store)
-        name = job_name(partition_key, context.run_id, context.retry_number)
-        started = time.perf_counter()
+        spot = {}
+        stopping = StoppingCondition(max_runtime_in_seconds=self.max_runtime_seconds)
+        if self.use_spot:
+            stopping = StoppingCondition(
+                max_runtime_in_seconds=self.max_runtime_seconds,
+                max_wait_time_in_seconds=self.max_wait_seconds or 2 * self.max_runtime_seconds)
+            spot = {"enable_managed_spot_training": True, "checkpoint_config": CheckpointConfig(
+                s3_uri=f"s3://{self.bucket}/{self._key('checkpoints', partition_key)}")}
+        return dict(
+            training_job_name=name,
+            role_arn=self.role_arn,
+            algorithm_specification=AlgorithmSpecification(
+                training_image=self._image(), training_input_mode="File"),
+            hyper_parameters=hyperparameters,
+            input_data_config=[
+                Channel(channel_name=channel_name, data_source=DataSource(
+                    s3_data_source=S3DataSource(s3_data_type="S3Prefix", s3_uri=uri,
+                                                s3_data_distribution_type="FullyReplicated")))
+                for channel_name, uri in channels.items()],
+            output_data_config=OutputDataConfig(
+                s3_output_path=f"s3://{self.bucket}/{self._key('jobs')}"),
+            resource_config=ResourceConfig(instance_type=self.instance_type,
+                                           instance_count=self.instance_count,
+                                           volume_size_in_gb=self.volume_size_gb),
+            stopping_condition=stopping,
+            tags=[{"key": k, "value": v} for k, v in
+                  {"genie-assets:partition": partition_key, **self.tags}.items()],
+            **spot,
+        )
 
-        def channel(channel_name: str, uri: str) -> Channel:
-            return Channel(channel_name=channel_name, data_source=DataSource(
-                s3_data_source=S3DataSource(s3_data_type="S3Prefix", s3_uri=uri,
-                                            s3_data_distribution_type="FullyReplicated")))
+    def _completed(self, context: AssetExecutionContext, sagemaker, logs, name: str,
+                   message_reader) -> dict:
+        """The job's description once it completed; a job that did not is a shard failure,
+        and an interrupted run stops its job."""
+        partition_key = context.partition_key
+        try:
+            description = self._wait(sagemaker, name, logs, message_reader)
+        except DagsterExecutionInterruptedError:
+            context.log.warning(f"{partition_key}: run interrupted, stopping {name}")
+            sagemaker.stop_training_job(TrainingJobName=name)
+            raise
+        status = description["TrainingJobStatus"]
+        if status != "Completed":
+            reason = description.get("FailureReason", "no reason given")
+            raise shard_failure(f"{partition_key} failed: SageMaker training job {name} "
+                                f"ended {status}: {reason}")
+        return description
 
-        host_outputs = self._key("jobs", name, "hosts")
-        message_reader = PipesS3MessageReader(bucket=self.bucket, client=s3, interval=5)
-        with open_pipes_session(
-            context=context,
-            context_injector=PipesS3ContextInjector(bucket=self.bucket, client=s3,
-                                                    key_prefix=self._key("pipes")),
-            message_reader=message_reader,
-        ) as pipes_session:
-            environment = {**pipes_session.get_bootstrap_env_vars(), PIPES_TRANSPORT_ENV: "s3"}
-            hyper = {
-                **task.on_runner(n_jobs=-1, output_s3_uri=f"s3://{self.bucket}/{host_outputs}")
-                .to_hyperparameters(),
-                "sagemaker_program": ENTRY_POINT,
-                "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",
-            }
-            stopping = StoppingCondition(max_runtime_in_seconds=self.max_runtime_seconds)
-            extra = {}
-            if self.use_spot:
-                stopping = StoppingCondition(
-                    max_runtime_in_seconds=self.max_runtime_seconds,
-                    max_wait_time_in_seconds=self.max_wait_seconds or 2 * self.max_runtime_seconds)
-                extra = {"enable_managed_spot_training": True, "checkpoint_config":
-                         CheckpointConfig(s3_uri=f"s3://{self.bucket}/"
-                                          f"{self._key('checkpoints', partition_key)}")}
-            job = TrainingJob.create(
-                training_job_name=name,
-                role_arn=self.role_arn,
-                algorithm_specification=AlgorithmSpecification(
-                    training_image=self._image(), training_input_mode="File"),
-                hyper_parameters=hyper,
-                input_data_config=[channel("expression", expression_uri),
-                                   channel("code", code_uri)],
-                output_data_config=OutputDataConfig(
-                    s3_output_path=f"s3://{self.bucket}/{self._key('jobs')}"),
-                resource_config=ResourceConfig(instance_type=self.instance_type,
-                                               instance_count=self.instance_count,
-                                               volume_size_in_gb=self.volume_size_gb),
-                stopping_condition=stopping,
-                environment=environment,
-                tags=[{"key": k, "value": v} for k, v in
-                      {"genie-assets:partition": partition_key, **self.tags}.items()],
-                session=session, region=self.region, **extra,
-            )
-            context.log.info(f"{partition_key}: SageMaker training job {name} started")
-            try:
-                description = self._wait(sagemaker, name, session.client("logs"),
-                                         message_reader)
-            except DagsterExecutionInterruptedError:
-                context.log.warning(f"{partition_key}: run interrupted, stopping {name}")
-                sagemaker.stop_training_job(TrainingJobName=name)
-                raise
-            status = description["TrainingJobStatus"]
-            if status != "Completed":
-                reason = description.get("FailureReason", "no reason given")
-                raise shard_failure(f"{partition_key} failed: SageMaker training job {name} "
-                                    f"ended {status}: {reason}")
-            shard = self._collect_outputs(s3, store, partition_key, host_outputs)
+    def _job_facts(self, name: str, job, description: dict, started: float,
+                   host_outputs: str) -> dict:
+        """What the runner adds to the shard's report: the job, its instances and its cost."""
         billable = float(description.get("BillableTimeInSeconds") or 0.0)
         cost = cost_usd(self.instance_type, self.instance_count, billable)
-        facts = {
+        return {
             "runner": "sagemaker", "job_name": name, "job_arn": job.training_job_arn,
             "instance_type": self.instance_type, "instance_count": self.instance_count,
             "billable_seconds": billable, "managed_spot": self.use_spot,
@@ -272,14 +308,6 @@ class SageMakerShardRunner(ShardRunner):
             "model_artifacts": description.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
             **({"estimated_cost_usd": cost} if cost is not None else {}),
         }
-        # The report goes last: it marks the shard complete.
-        store.put_text(store.shard_file(partition_key).with_suffix(".json"),
-                       json.dumps(with_runner_facts(shard, **facts), indent=2))
-        result = pipes_session.get_results()
-        reported = dict(result[0].metadata or {}) if result else {}
-        # algo-1 reported its own part; with several hosts the shard's figures are the sum.
-        reported.update({key: shard[key] for key in SHARD_TOTALS})
-        return MaterializeResult(metadata={**reported, **facts})
 
     def _wait(self, sagemaker, name: str, logs, message_reader) -> dict:
         """Poll the job to its end; forward each host's log stream as it appears."""

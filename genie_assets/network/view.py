@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genie_assets.plots import png_bytes
+from genie_assets.network.plots import png_bytes
 
 DEFAULT_N_HUBS = 10
 DEFAULT_TARGETS_PER_HUB = 8

@@ -2,7 +2,7 @@
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from genie_assets.orphans import sweep
+from genie_assets.pipeline.orphans import sweep
 
 
 @sensor(default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)

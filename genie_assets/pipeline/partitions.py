@@ -3,7 +3,7 @@
 from dagster import StaticPartitionsDefinition
 
 from genie_assets.settings import deployment
-from genie_assets.sharding import shard_keys
+from genie_assets.shard.sharding import shard_keys
 
 # Fixed per deployment: changing it changes every partition key.
 N_SHARDS = deployment().n_shards

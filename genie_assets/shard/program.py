@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -28,7 +27,7 @@ from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
 from genie_assets.settings import ShardProcess
-from genie_assets.shard_contract import (  # noqa: F401 (the layout, re-exported)
+from genie_assets.shard.contract import (
     EXPRESSION_FILE,
     MANIFEST_FILE,
     REGULATORS_FILE,
@@ -38,9 +37,10 @@ from genie_assets.shard_contract import (  # noqa: F401 (the layout, re-exported
     combine_reports,
     edges_file,
     output_name,
+    read_regulator_names,
     report_file,
 )
-from genie_assets.sharding import targets_for_shard
+from genie_assets.shard.sharding import targets_for_shard
 
 EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
                          ("importance", pa.float32())])
@@ -81,11 +81,6 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return min(limits) if limits else 1 << 62
-
-
-def read_regulator_names(path: Path) -> list[str]:
-    """The stored regulator list: one name a line, as written (a name may hold spaces)."""
-    return [name for name in path.read_text(encoding="utf-8").splitlines() if name]
 
 
 class SageMakerContract:
@@ -296,6 +291,3 @@ def _main(contract: SageMakerContract) -> int:
         )
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

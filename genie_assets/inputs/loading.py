@@ -7,14 +7,14 @@ import dataclasses
 import warnings
 from typing import Optional
 
-from genie_assets.evaluation import GoldStandard, load_gold_standard, pairs_in_matrix
-from genie_assets.expression import (
+from genie_assets.inputs.expression import (
     ValidatedExpression,
     read_expression,
     read_regulators,
     validate_expression,
 )
-from genie_assets.toy import toy_dataset
+from genie_assets.inputs.gold_standard import GoldStandard, load_gold_standard, pairs_in_matrix
+from genie_assets.inputs.toy import toy_dataset
 
 TOY_SOURCE = "toy dataset"
 

@@ -3,7 +3,7 @@ mixed job for one partition would also run the merge, which fails until every sh
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from genie_assets.partitions import shard_partitions
+from genie_assets.pipeline.partitions import shard_partitions
 
 expression_job = define_asset_job(
     "expression_job", selection=AssetSelection.assets("expression_matrix"),

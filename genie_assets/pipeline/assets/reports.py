@@ -5,19 +5,18 @@ import pandas as pd
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from genie_assets.assets.expression import GOLD_STANDARD_FILE
-from genie_assets.assets.network import EDGE_TABLE, FILTERED_NETWORK
-from genie_assets.evaluation import (
+from genie_assets.inputs.gold_standard import pairs_in_matrix, read_gold_standard
+from genie_assets.network.evaluation import (
     gold_scores_from_parquet,
-    pairs_in_matrix,
     precision_recall,
-    read_gold_standard,
     score_network,
 )
-from genie_assets.plots import markdown_image, precision_recall_png
-from genie_assets.pricing import cost_usd
-from genie_assets.resources import ArtifactStore
-from genie_assets.shard import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
+from genie_assets.network.plots import markdown_image, precision_recall_png
+from genie_assets.pipeline.assets.expression import GOLD_STANDARD_FILE
+from genie_assets.pipeline.assets.network import EDGE_TABLE, FILTERED_NETWORK
+from genie_assets.pipeline.pricing import cost_usd
+from genie_assets.pipeline.resources import ArtifactStore
+from genie_assets.shard.contract import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
 
 GENOME_SCALE_TARGETS = 49_000
 PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")

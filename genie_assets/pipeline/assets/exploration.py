@@ -9,15 +9,9 @@ from typing import Optional
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from genie_assets.assets.network import (
-    FILTERED_NETWORK,
-    GENE_DEGREES,
-    filtered_network,
-    gene_degrees,
-)
-from genie_assets.exports import write_graphml, write_sif
-from genie_assets.graph import graphframes_available
-from genie_assets.modules import (
+from genie_assets.network.exports import write_graphml, write_sif
+from genie_assets.network.graph import graphframes_available
+from genie_assets.network.modules import (
     DEFAULT_RESOLUTION,
     DEFAULT_SEED,
     GRAPHFRAMES_LABEL_PROPAGATION,
@@ -26,16 +20,8 @@ from genie_assets.modules import (
     leiden_modules,
     module_hubs,
 )
-from genie_assets.network_view import (
-    DEFAULT_N_HUBS,
-    DEFAULT_TARGETS_PER_HUB,
-    hub_subnetwork,
-    layout,
-    subnetwork_html,
-    subnetwork_png,
-)
-from genie_assets.plots import markdown_image
-from genie_assets.regulons import (
+from genie_assets.network.plots import markdown_image
+from genie_assets.network.regulons import (
     DEFAULT_MIN_IMPORTANCE,
     DEFAULT_MIN_TARGETS,
     RegulonRule,
@@ -43,7 +29,21 @@ from genie_assets.regulons import (
     write_adjacencies,
     write_gmt,
 )
-from genie_assets.resources import ArtifactStore, SparkResource
+from genie_assets.network.view import (
+    DEFAULT_N_HUBS,
+    DEFAULT_TARGETS_PER_HUB,
+    hub_subnetwork,
+    layout,
+    subnetwork_html,
+    subnetwork_png,
+)
+from genie_assets.pipeline.assets.network import (
+    FILTERED_NETWORK,
+    GENE_DEGREES,
+    filtered_network,
+    gene_degrees,
+)
+from genie_assets.pipeline.resources import ArtifactStore, SparkResource
 
 GENE_MODULES = ("network", "gene_modules.parquet")
 GENE_MODULES_LABEL_PROPAGATION = ("network", "gene_modules_label_propagation.parquet")

@@ -20,10 +20,10 @@ from dagster._core.errors import DagsterPipesExecutionError  # not re-exported a
 
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardError, names_a_deterministic_failure
-from genie_assets.orphans import SCRATCH_PREFIX, claim, scratch_root
-from genie_assets.resources.storage import ArtifactStore
+from genie_assets.pipeline.orphans import SCRATCH_PREFIX, claim, scratch_root
+from genie_assets.pipeline.resources.storage import ArtifactStore
 from genie_assets.settings import python_path
-from genie_assets.shard_contract import ShardTask, edges_file, report_file, with_runner_facts
+from genie_assets.shard.contract import ShardTask, edges_file, report_file, with_runner_facts
 
 
 class ShardRunner(ConfigurableResource):
@@ -74,7 +74,7 @@ class LocalShardRunner(ShardRunner):
                 "SM_HOSTS": json.dumps(["algo-1"]),
                 "SM_NUM_CPUS": str(cores),
                 "PYTHONPATH": os.pathsep.join(
-                    p for p in [str(Path(__file__).resolve().parents[2]),
+                    p for p in [str(Path(__file__).resolve().parents[3]),
                                 python_path()] if p
                 ),
             }

@@ -14,10 +14,10 @@ from dagster import (
 )
 
 from genie_assets.errors import ExpressionMatrixError
-from genie_assets.expression import fingerprint_file, stored_matrix_problems
-from genie_assets.inputs import load_inputs
-from genie_assets.resources import ArtifactStore
-from genie_assets.shard import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
+from genie_assets.inputs.expression import fingerprint_file, stored_matrix_problems
+from genie_assets.inputs.loading import load_inputs
+from genie_assets.pipeline.resources import ArtifactStore
+from genie_assets.shard.contract import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
 
 GOLD_STANDARD_FILE = "gold_standard.tsv"
 

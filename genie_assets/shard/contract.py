@@ -15,11 +15,12 @@ program carries this module into a SageMaker container.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, Mapping, Optional, TypedDict
 
 from genie_assets.engine.params import Genie3Params
 from genie_assets.errors import ShardError
-from genie_assets.sharding import shard_index
+from genie_assets.shard.sharding import shard_index
 
 # The expression channel: what expression_matrix stores and every shard reads.
 EXPRESSION_FILE = "expression.parquet"
@@ -173,3 +174,8 @@ def with_runner_facts(report: ShardReport, **facts: Any) -> ShardReport:
     if unknown:
         raise ShardError(f"not part of a shard report: {sorted(unknown)}")
     return ShardReport(**{**report, **facts})
+
+
+def read_regulator_names(path: Path) -> list[str]:
+    """The stored regulator list: one name a line, as written (a name may hold spaces)."""
+    return [name for name in path.read_text(encoding="utf-8").splitlines() if name]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from genie_assets.errors import MissingShardsError, StaleShardsError
 from genie_assets.files import atomic_path
-from genie_assets.shard import EDGE_SCHEMA, read_shard_report
+from genie_assets.shard.program import EDGE_SCHEMA, read_shard_report
 
 
 @dataclasses.dataclass

@@ -16,6 +16,12 @@ import numpy as np
 import pandas as pd
 
 from genie_assets.errors import ExpressionMatrixError, RegulatorListError
+from genie_assets.shard.contract import (
+    EXPRESSION_FILE,
+    MANIFEST_FILE,
+    REGULATORS_FILE,
+    read_regulator_names,
+)
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad")
 # Gene names may hold any character but these (tab, line breaks, control characters), which no
@@ -342,13 +348,6 @@ def stored_matrix_problems(folder: Path) -> tuple[list[str], dict]:
     """What is wrong with a stored expression folder (empty when nothing), and its figures:
     the checks `expression_matrix` applies to its candidate before it replaces the stored one,
     and the blocking asset check applies to what is stored."""
-    from genie_assets.shard import (
-        EXPRESSION_FILE,
-        MANIFEST_FILE,
-        REGULATORS_FILE,
-        read_regulator_names,
-    )
-
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
     matrix = pd.read_parquet(folder / EXPRESSION_FILE)
     regulators = read_regulator_names(folder / REGULATORS_FILE)

@@ -1,0 +1,82 @@
+"""The package's layers (genie_assets/__init__.py): each module imports only the layers below
+its own, and only the Dagster layer imports Dagster. Read from the source, imports inside
+functions included, so a lazy import cannot cross a layer unseen."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "genie_assets"
+
+# What each layer may import of genie_assets (besides itself).
+SHARED = {"errors", "files", "settings"}
+MAY_IMPORT = {
+    "errors": set(),
+    "files": set(),
+    "settings": {"engine", "errors"},
+    "engine": {"errors"},
+    "shard": SHARED | {"engine"},
+    "inputs": SHARED | {"shard"},
+    "network": SHARED | {"engine", "shard", "inputs"},
+    "pipeline": SHARED | {"engine", "shard", "inputs", "network"},
+    "definitions": SHARED | {"pipeline"},
+    "backfill": SHARED | {"definitions", "network", "pipeline"},
+    "demo": SHARED | {"definitions", "network", "pipeline"},
+}
+MAY_IMPORT_DAGSTER = {"pipeline", "definitions", "backfill", "demo"}
+
+
+def layer_of(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def modules() -> list[Path]:
+    return sorted(path for path in PACKAGE.rglob("*.py") if path.name != "__init__.py"
+                  or path.parent != PACKAGE)
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "genie_assets":  # from genie_assets import settings
+                found.update(f"genie_assets.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def own_layer(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def test_every_module_belongs_to_a_layer():
+    assert {own_layer(path) for path in modules()} == set(MAY_IMPORT)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_module_imports_only_the_layers_below_it(path):
+    layer = own_layer(path)
+    crossing = sorted(
+        module for module in imports(path)
+        if module.startswith("genie_assets.") and layer_of(module) not in MAY_IMPORT[layer]
+        and layer_of(module) != layer
+    )
+    assert crossing == [], f"{layer} may import only {sorted(MAY_IMPORT[layer])}"
+    if layer not in MAY_IMPORT_DAGSTER:
+        framework = sorted(module for module in imports(path) if module.split(".")[0]
+                           in ("dagster", "dagster_aws", "dagster_pyspark", "dagster_webserver"))
+        assert framework == [], "only the pipeline layer imports Dagster (dagster-pipes is fine)"
+
+
+def test_the_rule_sees_a_crossing(tmp_path):
+    """The test above would catch an engine module reaching up into the pipeline."""
+    module = tmp_path / "leaky.py"
+    module.write_text("def f():\n    from genie_assets.pipeline.partitions import N_SHARDS\n")
+    assert "genie_assets.pipeline.partitions" in imports(module)
+    assert layer_of("genie_assets.pipeline.partitions") not in MAY_IMPORT["engine"]
