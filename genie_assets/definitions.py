@@ -12,17 +12,15 @@ from genie_assets.pipeline.resources import (
     S3ArtifactStore,
     SageMakerShardRunner,
     SparkResource,
-    local_spark_config,
+    spark_config,
 )
-from genie_assets.pipeline.sensors import orphaned_shard_runs
+from genie_assets.pipeline.sensors import network_follows_the_shards, orphaned_shard_runs
 from genie_assets.settings import Settings, deployment
 
 
 def build_resources(settings: Settings) -> dict:
     """The resources of a deployment: local (the default) or aws (see README, "Run on AWS")."""
-    spark = SparkResource(spark_config=local_spark_config(
-        cores=settings.spark_cores,
-        graphframes=(settings.graphframes_package, settings.graphframes_jar)))
+    spark = SparkResource(spark_config=spark_config(settings.spark))
     genie3 = Genie3Settings.of(settings.genie3)
     if settings.environment == "local":
         return {
@@ -55,6 +53,6 @@ defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[expression_job, shards_job, network_job],
-    sensors=[orphaned_shard_runs],
+    sensors=[orphaned_shard_runs, network_follows_the_shards],
     resources=resources,
 )

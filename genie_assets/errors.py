@@ -9,9 +9,10 @@
   `ShardError` (a `RuntimeError`), raised by the shard program, the runners and the merge alike;
   `MissingShardsError` and `StaleShardsError` name every shard concerned.
 - A machine too small for a shard is a `ShardMemoryError`, raised before any work starts.
-- Deterministic failures (`InputError`, `ShardMemoryError` and their kinds) fail the same way
-  every time, so they are never retried, which on SageMaker would bill a job for a certain
-  failure; the others (a killed process, a lost spot instance) are retried.
+- Deterministic failures (`InputError`, `ShardMemoryError` and their kinds, and the training
+  toolkit's failure to install or import the code channel) fail the same way every time, so
+  they are never retried, which on SageMaker would bill a job for a certain failure; the
+  others (a killed process, a lost spot instance) are retried.
 - Nothing is half-written whatever is raised: outputs go to a temporary name and are renamed.
 """
 
@@ -71,8 +72,12 @@ def _kinds(*bases: type) -> set[str]:
     return found
 
 
+# The SageMaker training toolkit's errors for a code channel the image cannot install or import.
+TOOLKIT_DETERMINISTIC = {"InstallRequirementsError", "InstallModuleError", "ImportModuleError"}
+
+
 def names_a_deterministic_failure(reason: str) -> bool:
     """Whether a failure's text (the shard program's failure file, SageMaker's FailureReason,
     which quotes it) names an error that would recur on a retry."""
-    kinds = _kinds(InputError, ShardMemoryError)
+    kinds = _kinds(InputError, ShardMemoryError) | TOOLKIT_DETERMINISTIC
     return bool(re.search(r"\b(" + "|".join(sorted(kinds)) + r")\b", reason))

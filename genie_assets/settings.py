@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -28,6 +29,9 @@ PIPES_TRANSPORT_ENV = "GENIE_PIPES_TRANSPORT"
 MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
 GRAPHFRAMES_PACKAGE_ENV = "GENIE_GRAPHFRAMES_PACKAGE"
 GRAPHFRAMES_JAR_ENV = "GENIE_GRAPHFRAMES_JAR"
+SPARK_MASTER_FORMS = "local[N], spark://host:port, k8s://https://host:port or yarn"
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*"
+                          r"|k8s://\S+|yarn")
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: Optional[int] = None
@@ -42,6 +46,17 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: Optional[
     if minimum is not None and value < minimum:
         raise SettingsError(f"{name}={text!r} must be at least {minimum}")
     return value
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict:
+    text = env.get(name, "").strip() or "{}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{name} is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{name} must be a JSON object of name: value")
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -70,13 +85,6 @@ class AwsSettings:
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "AwsSettings":
-        tags_text = env.get("GENIE_SAGEMAKER_TAGS", "") or "{}"
-        try:
-            tags = json.loads(tags_text)
-        except json.JSONDecodeError as error:
-            raise SettingsError(f"GENIE_SAGEMAKER_TAGS is not JSON: {error}") from None
-        if not isinstance(tags, dict):
-            raise SettingsError("GENIE_SAGEMAKER_TAGS must be a JSON object of tag: value")
         return cls(
             bucket=env.get("GENIE_S3_BUCKET", ""),
             prefix=env.get("GENIE_S3_PREFIX", "genie-assets"),
@@ -85,13 +93,37 @@ class AwsSettings:
             image_uri=env.get("GENIE_SAGEMAKER_IMAGE") or None,
             instance_type=env.get("GENIE_SAGEMAKER_INSTANCE_TYPE", "ml.m5.xlarge"),
             instance_count=_integer(env, "GENIE_SAGEMAKER_INSTANCE_COUNT", 1, minimum=1),
-            tags=tags,
+            tags=_json_object(env, "GENIE_SAGEMAKER_TAGS"),
             volume_size_gb=_integer(env, "GENIE_SAGEMAKER_VOLUME_GB", 30, minimum=1),
             max_runtime_seconds=_integer(env, "GENIE_SAGEMAKER_MAX_RUNTIME", 24 * 3600,
                                          minimum=1),
             use_spot=_flag(env, "GENIE_SAGEMAKER_SPOT"),
             spark_reads_s3=_flag(env, "GENIE_SPARK_READS_S3"),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class SparkSettings:
+    """Where the Spark assets run, local mode (the default) or a cluster's master, and any
+    Spark configuration besides (a cluster profile: executor memory, cores, partitions)."""
+
+    master: str
+    cores: int
+    conf: dict
+    graphframes_package: Optional[str]
+    graphframes_jar: Optional[str]
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "SparkSettings":
+        cores = _integer(env, "GENIE_SPARK_CORES", 2, minimum=1)
+        master = env.get("GENIE_SPARK_MASTER", "").strip() or f"local[{cores}]"
+        if not SPARK_MASTER.fullmatch(master):
+            raise SettingsError(f"GENIE_SPARK_MASTER={master!r} is not a Spark master: "
+                                f"{SPARK_MASTER_FORMS}")
+        return cls(master=master, cores=cores,
+                   conf=_json_object(env, "GENIE_SPARK_CONF"),
+                   graphframes_package=env.get(GRAPHFRAMES_PACKAGE_ENV) or None,
+                   graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,10 +134,8 @@ class Settings:
     artifacts_dir: str
     n_shards: int
     shard_cores: int
-    spark_cores: int
+    spark: SparkSettings
     genie3: Genie3Params
-    graphframes_package: Optional[str]
-    graphframes_jar: Optional[str]
     price_table_path: Optional[str]
     aws: AwsSettings
 
@@ -134,10 +164,8 @@ class Settings:
                               .resolve()),
             n_shards=_integer(env, "GENIE_N_SHARDS", 4, minimum=1),
             shard_cores=_integer(env, "GENIE_SHARD_CORES", -1),
-            spark_cores=_integer(env, "GENIE_SPARK_CORES", 2, minimum=1),
+            spark=SparkSettings.from_environ(env),
             genie3=genie3,
-            graphframes_package=env.get(GRAPHFRAMES_PACKAGE_ENV) or None,
-            graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None,
             price_table_path=env.get("GENIE_PRICE_TABLE") or None,
             aws=AwsSettings.from_environ(env),
         )

@@ -12,6 +12,7 @@ model.tar.gz, and the job ends Completed, or Failed with the text of a failed ho
 The code under test talks to moto only over HTTP.
 """
 
+import functools
 import io
 import json
 import os
@@ -27,6 +28,8 @@ from pathlib import Path
 import boto3
 from moto.core.responses import ActionResult
 from moto.sagemaker.responses import SageMakerResponse
+
+from genie_assets.pipeline.resources.sagemaker_runner import image_python
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -101,6 +104,11 @@ class SageMakerContainerStandIn:
         tarball = Path(job.hyper_parameters["sagemaker_submit_directory"].replace(
             "/opt/ml/input/data/code", str(channels["code"])))
         code = unpacked_code(tarball)
+        refused = self.refused_requirements(job, code)
+        if refused:
+            job.failure_reason = refused
+            job.training_job_status = job.secondary_status = "Failed"
+            return
         hosts = [f"algo-{i}" for i in range(1, job.resource_config["InstanceCount"] + 1)]
         logs = boto3.client("logs", endpoint_url=self.endpoint_url, region_name="us-east-1")
         try:
@@ -155,10 +163,45 @@ class SageMakerContainerStandIn:
         job.training_job_status = job.secondary_status = "Completed"
 
     @staticmethod
+    def refused_requirements(job, code: Path) -> str:
+        """What the training toolkit does with requirements.txt, for the image's Python (from
+        the runner's image table): pip's own resolver, for that Python and platform. Empty when
+        it installs (or there is nothing to install)."""
+        requirements = code / "requirements.txt"
+        if not requirements.is_file():
+            return ""
+        image = job.algorithm_specification["TrainingImage"]
+        python = image_python(image)
+        if python is None:
+            return f"stand-in: no Python version known for image {image}"
+        resolved = resolve_requirements(python, requirements.read_text())
+        if resolved.returncode == 0:
+            return ""
+        errors = [line for line in resolved.stderr.splitlines() if line.startswith("ERROR")]
+        return (f"AlgorithmError: InstallRequirementsError: pip could not install "
+                f"requirements.txt on {image} (Python {python}): "
+                f"{(errors[-1] if errors else resolved.stderr)[:600]}")
+
+    @staticmethod
     def send_to_cloudwatch(logs, stream: str, process: subprocess.Popen) -> None:
         for line in process.stdout:
             logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=[
                 {"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")}])
+
+
+@functools.lru_cache(maxsize=None)
+def resolve_requirements(python_version: str, requirements: str) -> subprocess.CompletedProcess:
+    """pip's resolver for a container's Python on Linux x86-64, installing nothing (wheels
+    only, as the toolkit's pip would find no compiler for most of these)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        listed = Path(scratch) / "requirements.txt"
+        listed.write_text(requirements)
+        return subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+             "--only-binary=:all:", "--python-version", python_version, "--implementation",
+             "cp", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
+             "--target", str(Path(scratch) / "target"), "--quiet", "-r", str(listed)],
+            capture_output=True, text=True, timeout=600)
 
 
 def unpacked_code(tarball: Path) -> Path:

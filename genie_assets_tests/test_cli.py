@@ -156,3 +156,53 @@ def test_a_failed_cli_run_ends_with_its_cause(tmp_path):
     assert last == ["Why expression_job failed:",
                     f"expression_matrix: genie_assets.errors.ExpressionMatrixError: {missing}: "
                     "no such file"], failed.stderr[-2000:]
+
+
+def overlap(windows: list[tuple[float, float]]) -> int:
+    """The most windows open at one instant."""
+    edges = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
+    most = open_now = 0
+    for _, change in edges:
+        open_now += change
+        most = max(most, open_now)
+    return most
+
+
+def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
+    import shutil
+
+    import yaml
+    from dagster import DagsterEventType, RunsFilter
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    limit = yaml.safe_load((home / "dagster.yaml").read_text())["concurrency"]["pools"][
+        "default_limit"]
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "art"),
+           "GENIE_N_SHARDS": str(limit + 2), "GENIE_N_TREES": "50", "GENIE_SHARD_CORES": "1"}
+    assert run_job(env, "expression_job").returncode == 0
+    keys = [f"shard-{index:04d}" for index in range(limit + 2)]
+    launched = [subprocess.Popen(
+        [DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j", "shards_job",
+         "--tags", json.dumps({"dagster/partition": key})], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for key in keys]
+    for process in launched:
+        _, errors = process.communicate(timeout=900)
+        assert process.returncode == 0, errors[-3000:]
+
+    instance = DagsterInstance.from_config(str(home))
+    runs = instance.get_runs(filters=RunsFilter(job_name="shards_job"))
+    assert len(runs) == len(keys)
+
+    def window(run_id, start, end):
+        times = {event.dagster_event.event_type: event.timestamp
+                 for event in instance.all_logs(run_id, of_type={start, end})}
+        return times[start], times[end]
+
+    steps = [window(r.run_id, DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS)
+             for r in runs]
+    whole_runs = [window(r.run_id, DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS)
+                  for r in runs]
+    assert overlap(whole_runs) > limit, "the runs were under way together"
+    assert overlap(steps) <= limit, "yet no more shards than the pool's limit computed at once"

@@ -6,6 +6,7 @@ import pytest
 
 from genie_assets.errors import ExpressionMatrixError, InputError, RegulatorListError
 from genie_assets.inputs.expression import read_expression, validate_expression
+from genie_assets.shard.contract import read_regulator_names
 from genie_assets_tests.conftest import dream4_paths
 from genie_assets_tests.helpers import failure_messages, local_resources, new_instance, run
 
@@ -145,9 +146,18 @@ def test_zero_variance_gene_is_dropped_with_a_warning_and_recorded(tmp_path):
     assert "G2" not in stored.columns
 
 
-def test_regulators_not_in_the_matrix_are_named(tmp_path):
-    assert_refused(tmp_path, write_tsv(tmp_path, good_matrix()), "regulators.txt", "TF9",
-                   regulators=["TF1", "TF9"])
+def test_regulators_not_in_the_matrix_are_named_in_the_run_log(tmp_path):
+    path = write_tsv(tmp_path, good_matrix())
+    (tmp_path / "regulators.txt").write_text("TF1\nTF9\n")
+    instance = new_instance()
+    run_config = {"ops": {"expression_matrix": {"config": {
+        "path": str(path), "regulators_path": str(tmp_path / "regulators.txt")}}}}
+    result = run(["expression_matrix"], local_resources(tmp_path / "store"), instance,
+                 run_config=run_config)
+    assert result.success, failure_messages(result)
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("regulators.txt: 1 of its 2 regulators" in line and "['TF9']" in line
+               for line in logged), logged
 
 
 def test_no_regulator_left(tmp_path):
@@ -310,6 +320,106 @@ def test_gene_names_with_spaces_unicode_and_case_round_trip(tmp_path):
     assert result.success, failure_messages(result)
     stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
     assert list(stored.columns) == names
-    from genie_assets.shard.contract import read_regulator_names
 
     assert read_regulator_names(store.expression_dir() / "regulators.txt") == sorted(names[:3])
+
+
+def matrix_of(genes, n_samples=8) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(rng.random((n_samples, len(genes))), columns=genes,
+                        index=[f"S{i}" for i in range(n_samples)])
+
+
+def test_a_tf_list_larger_than_the_matrix_keeps_its_intersection_and_says_so(tmp_path):
+    path = write_tsv(tmp_path, matrix_of(["SOX2", "POU5F1", "NANOG", "GAPDH", "ACTB"]))
+    result, store = load(tmp_path, path, regulators=["SOX2", "POU5F1", "NANOG", "MYC", "KLF4"])
+    assert result.success, failure_messages(result)
+    metadata = result.asset_materializations_for_node("expression_matrix")[0].metadata
+    assert metadata["n_regulators"].value == 3
+    assert metadata["n_listed_regulators_not_in_matrix"].value == 2
+    assert read_regulator_names(store.expression_dir() / "regulators.txt") == \
+        ["NANOG", "POU5F1", "SOX2"]
+    with pytest.warns(UserWarning, match=r"3 of its 5 regulators are genes of .*the other 2 are "
+                                         r"left out \(e.g. \['MYC', 'KLF4'\]\)$"):
+        validate_expression(matrix_of(["SOX2", "POU5F1", "NANOG", "GAPDH", "ACTB"]),
+                            ["SOX2", "POU5F1", "NANOG", "MYC", "KLF4"])
+
+
+@pytest.mark.parametrize("genes,listed,cause", [
+    (["Sox2", "Pou5f1", "Nanog", "Gapdh"], ["SOX2", "POU5F1", "NANOG"],
+     "match a gene only when case is ignored (e.g. 'SOX2' listed, 'Sox2' in the matrix): is "
+     "the list for another species"),
+    (["ENSG00000181449", "ENSG00000204531", "ENSG00000111704", "ENSG00000111640"],
+     ["SOX2", "POU5F1", "NANOG"], "the matrix names genes by Ensembl ID"),
+    (["ENSG00000181449.4", "ENSG00000204531.21", "ENSG00000111704.11", "ENSG00000111640.15"],
+     ["ENSG00000181449", "ENSG00000204531"], "match once the version suffix is dropped"),
+    (["GRCh38_SOX2", "GRCh38_POU5F1", "GRCh38_NANOG", "GRCh38_GAPDH"],
+     ["SOX2", "POU5F1", "NANOG"], "every matrix name starts with 'GRCh38_'"),
+    (["Sox2", "Pou5f1", "Nanog", "Gapdh"], ["mm10___Sox2", "mm10___Nanog"],
+     "every list name starts with 'mm10___'"),
+])
+def test_an_empty_intersection_says_what_is_likely_wrong(genes, listed, cause):
+    with pytest.raises(RegulatorListError, match="none of its") as refused:
+        validate_expression(matrix_of(genes), listed, regulator_source="tfs.txt")
+    assert cause in str(refused.value)
+
+
+def test_an_empty_intersection_without_a_known_cause_says_what_to_check():
+    with pytest.raises(RegulatorListError, match="Check that the list is for this organism"):
+        validate_expression(matrix_of(["G1", "G2", "G3"]), ["TF_A", "TF_B"])
+
+
+def test_a_small_intersection_warns_with_the_likely_cause():
+    genes = ["Sox2", "Pou5f1", "Nanog", "Gapdh", "MYC"]
+    with pytest.warns(UserWarning, match="1 of its 4 regulators.*when case is ignored"):
+        validate_expression(matrix_of(genes), ["SOX2", "POU5F1", "NANOG", "MYC"])
+
+
+def write_loom(path, frame, **layers):
+    """A loom file as pySCENIC writes one: genes × cells, row attribute Gene, column CellID."""
+    import loompy
+
+    loompy.create(str(path), frame.to_numpy().T,
+                  row_attrs={"Gene": np.array(frame.columns)},
+                  col_attrs={"CellID": np.array(frame.index)})
+    with loompy.connect(str(path)) as loom:
+        for name, values in layers.items():
+            loom.layers[name] = values.to_numpy().T
+
+
+def test_a_loom_file_loads_as_cells_by_genes_through_the_asset(tmp_path):
+    frame = good_matrix()
+    path = tmp_path / "cells.loom"
+    write_loom(path, frame)
+    pd.testing.assert_frame_equal(read_expression(path), frame, check_names=False)
+    result, store = load(tmp_path, path, regulators=["TF1", "TF2"])
+    assert result.success, failure_messages(result)
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    assert list(stored.columns) == GENES and list(stored.index) == list(frame.index)
+    np.testing.assert_allclose(stored.to_numpy(), frame.to_numpy())
+
+
+def test_a_scaled_loom_is_refused_naming_its_layers_and_a_layer_is_chosen(tmp_path):
+    counts = good_matrix() * 100
+    scaled = (counts - counts.mean()) / counts.std()
+    path = tmp_path / "scaled.loom"
+    write_loom(path, scaled, counts=counts)
+    assert_refused(tmp_path, path, "the main matrix has negative values", "layer: counts")
+    result, store = load(tmp_path / "layer", path, layer="counts")
+    assert result.success, failure_messages(result)
+    stored = pd.read_parquet(store.expression_dir() / "expression.parquet")
+    np.testing.assert_allclose(stored.to_numpy(), counts.to_numpy())
+    assert_refused(tmp_path / "raw", path, "a loom file has no .raw", use_raw=True)
+    assert_refused(tmp_path / "missing", path, "no layer 'spliced'; its layers are ['counts']",
+                   layer="spliced")
+
+
+def test_a_loom_without_gene_names_says_which_attributes_it_has(tmp_path):
+    import loompy
+
+    path = tmp_path / "anonymous.loom"
+    loompy.create(str(path), good_matrix().to_numpy().T, row_attrs={"symbol": np.array(GENES)},
+                  col_attrs={"CellID": np.array([f"c{i}" for i in range(6)])})
+    with pytest.raises(ExpressionMatrixError, match=r"no row attribute names the genes .*the "
+                                                    r"file has \['symbol'\]"):
+        read_expression(path)

@@ -90,3 +90,32 @@ def test_graphframes_is_detected_as_absent_without_its_jar(spark):
     if configured:
         pytest.skip("a GraphFrames jar is configured in this environment")
     assert graphframes_available(spark) is False
+
+
+@pytest.mark.parametrize("key,entry", [
+    ("spark.jars.packages", "io.graphframes:graphframes-spark4_2.13:0.10.0"),
+    ("spark.jars", "/opt/jars/graphframes-spark4_2.13-0.11.0.jar"),
+])
+def test_a_graphframes_jar_of_another_release_stops_the_session_naming_both(key, entry):
+    from importlib.metadata import version
+
+    from genie_assets.pipeline.resources import SparkResource
+    from genie_assets.pipeline.resources.spark import GraphFramesMismatchError
+
+    installed = version("graphframes-py")
+    with pytest.raises(GraphFramesMismatchError) as refused:
+        SparkResource(spark_config={"spark.master": "local[1]", key: entry}).spark_session
+    assert entry in str(refused.value) and f"graphframes-py is {installed}" in str(refused.value)
+
+
+def test_the_readme_names_a_graphframes_jar_of_the_installed_release():
+    import re
+    from pathlib import Path
+
+    from genie_assets.pipeline.resources.spark import require_matching_graphframes
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    coordinate = re.search(r"GENIE_GRAPHFRAMES_PACKAGE=([^`\s]+)", readme).group(1)
+    require_matching_graphframes({"spark.jars.packages": coordinate})
+    require_matching_graphframes({"spark.jars": f"/jars/{coordinate.split(':')[1]}-"
+                                                f"{coordinate.split(':')[2]}.jar"})

@@ -146,3 +146,27 @@ def test_benchmark_report_adds_up_the_shards(toy_run):
     assert report["estimated_cost_usd"].value == 0.0
     assert 0.0 < report["parallel_efficiency"].value <= 1.0
     assert "projection: 49,000 targets" in report["report"].value
+
+
+def test_the_network_follows_the_last_shard_and_not_before(tmp_path):
+    """What the daemon's automation sensor does each tick, evaluated on the real assets."""
+    from dagster import Definitions, evaluate_automation_conditions
+
+    from genie_assets.pipeline.assets import ALL_CHECKS
+    from genie_assets_tests.helpers import DOWNSTREAM, SHARD_KEYS, run
+
+    resources = local_resources(tmp_path, n_trees=50)
+    defs = Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, resources=resources)
+    instance = DagsterInstance.ephemeral()
+    assert run(["expression_matrix"], resources, instance).success
+    tick = evaluate_automation_conditions(defs=defs, instance=instance)
+    assert tick.total_requested == 0, "nothing below the shards while every shard is missing"
+    for key in SHARD_KEYS[:-1]:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+        tick = evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert tick.total_requested == 0, f"requested after {key}, before the last shard"
+    assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[-1]).success
+    tick = evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    requested = {asset.key.to_user_string() for asset in ALL_ASSETS
+                 if tick.get_num_requested(asset.key)}
+    assert requested == set(DOWNSTREAM), "the whole network, in one tick, and no shard again"

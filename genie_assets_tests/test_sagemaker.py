@@ -1,5 +1,6 @@
 """Shards as SageMaker training jobs, against a real SageMaker/S3 API (moto) on loopback."""
 
+import io
 import json
 import socket
 import tarfile
@@ -13,7 +14,13 @@ from moto.server import ThreadedMotoServer
 from genie_assets.engine import genie3
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.pipeline.resources import S3ArtifactStore, SageMakerShardRunner
-from genie_assets.pipeline.resources.sagemaker_runner import job_name, source_tarball
+from genie_assets.pipeline.resources.sagemaker_runner import (
+    CONTAINER_REQUIREMENTS,
+    DEFAULT_SKLEARN_IMAGE,
+    SKLEARN_IMAGE_PYTHON,
+    job_name,
+    source_tarball,
+)
 from genie_assets.shard.sharding import targets_for_shard
 from genie_assets_tests.helpers import (
     DOWNSTREAM,
@@ -23,7 +30,10 @@ from genie_assets_tests.helpers import (
     new_instance,
     run,
 )
-from genie_assets_tests.sagemaker_standin import SageMakerContainerStandIn
+from genie_assets_tests.sagemaker_standin import (
+    SageMakerContainerStandIn,
+    resolve_requirements,
+)
 
 N_TREES = 100
 BUCKET = "genie-test"
@@ -60,9 +70,11 @@ def moto_endpoint(monkeypatch, tmp_path):
 def aws_resources(root, **runner):
     resources = local_resources(root, n_trees=N_TREES)
     resources["store"] = S3ArtifactStore(root=str(root), bucket=BUCKET, prefix="runs")
+    # The default image: the prebuilt scikit-learn one, whose Python the stand-in checks can
+    # install the code channel's requirements.txt.
     resources["shard_runner"] = SageMakerShardRunner(
-        role_arn=ROLE, bucket=BUCKET, prefix="runs", image_uri="genie:test",
-        instance_type="ml.c5.2xlarge", poll_seconds=0.2, **runner)
+        role_arn=ROLE, bucket=BUCKET, prefix="runs", instance_type="ml.c5.2xlarge",
+        poll_seconds=0.2, **runner)
     return resources
 
 
@@ -75,7 +87,6 @@ def test_job_names_are_valid_and_unique():
 
 
 def test_source_tarball_carries_the_shard_program():
-    import io
 
     with tarfile.open(fileobj=io.BytesIO(source_tarball())) as archive:
         names = set(archive.getnames())
@@ -84,6 +95,33 @@ def test_source_tarball_carries_the_shard_program():
     assert not any(name.startswith("genie_assets/pipeline/") for name in names), \
         "the Dagster layer stays out of the container"
     assert source_tarball() == source_tarball(), "deterministic, so uploaded once"
+    with tarfile.open(fileobj=io.BytesIO(source_tarball(with_requirements=False))) as archive:
+        assert "requirements.txt" not in archive.getnames(), "your own image installs nothing"
+
+
+def test_the_default_image_can_install_the_code_channel_and_an_older_one_cannot():
+    """pip's resolver for each image's Python: a pin the image cannot install fails here."""
+    requirements = "\n".join(CONTAINER_REQUIREMENTS)
+    default = SKLEARN_IMAGE_PYTHON[DEFAULT_SKLEARN_IMAGE]
+    resolved = resolve_requirements(default, requirements)
+    assert resolved.returncode == 0, resolved.stderr[-2000:]
+    too_old = resolve_requirements(SKLEARN_IMAGE_PYTHON["1.2-1"], requirements)
+    assert too_old.returncode != 0
+    assert "dagster-pipes==1.13.27" in too_old.stderr
+
+
+def test_an_image_that_cannot_install_the_code_channel_fails_once(moto_endpoint, tmp_path):
+    resources = aws_resources(tmp_path / "store", sklearn_image_version="1.2-1")
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])
+    assert not result.success
+    message = failure_messages(result)
+    assert "InstallRequirementsError" in message and "Python 3.9" in message
+    assert "dagster-pipes==1.13.27" in message and "not retried" in message
+    _, standin = moto_endpoint
+    assert len(standin.created) == 1, "a certain failure is billed once"
+    assert not resources["store"].shard_file(SHARD_KEYS[0]).exists()
 
 
 def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, spark):
@@ -101,6 +139,9 @@ def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, s
         assert metadata["estimated_cost_usd"].value > 0
         assert metadata["seconds_per_target"].value > 0, "Pipes metadata came back through S3"
         assert metadata["job_name"].value.startswith(f"genie-{key}-")
+        # One host's edges were copied inside S3 (CopyObject), not through this machine.
+        assert not resources["store"].shard_file(key).exists()
+        assert resources["store"].shard_report(key)["partition_key"] == key
     # Downstream on a machine that has nothing but the bucket: a fresh, empty working copy.
     elsewhere = dict(resources, store=S3ArtifactStore(root=str(tmp_path / "elsewhere"),
                                                       bucket=BUCKET, prefix="runs"))
@@ -110,7 +151,9 @@ def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, s
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="runs/")["Contents"]}
     assert {f"runs/shards/{key}.parquet" for key in SHARD_KEYS} <= keys
     assert "runs/edges/edge_table.parquet" in keys
-    assert any(k.startswith("runs/network/filtered_network.parquet/part-") for k in keys)
+    assert any(k.startswith("runs/network/filtered_network.parquet.versions/") and "/part-" in k
+               for k in keys)
+    assert "runs/network/filtered_network.parquet.current" in keys
     assert {"runs/network/hub_genes.tsv", "runs/exports/filtered_network.graphml"} <= keys
     hubs = result.asset_materializations_for_node("hub_genes")[0].metadata
     assert hubs["path"].value == f"s3://{BUCKET}/runs/network/hub_genes.parquet"
@@ -228,3 +271,44 @@ def test_a_job_of_two_hosts_splits_the_shard_and_forwards_both_hosts_logs(
     out = capfd.readouterr().out
     assert f"[algo-2] {key}: " in out and "targets done" in out
     assert f"[algo-2] {key}: output uploaded to s3://{BUCKET}/" in out
+
+
+def test_a_folder_on_s3_is_replaced_whole_or_not_at_all(moto_endpoint, tmp_path, monkeypatch):
+    writer = S3ArtifactStore(root=str(tmp_path / "writer"), bucket=BUCKET, prefix="atomic")
+    reader = S3ArtifactStore(root=str(tmp_path / "reader"), bucket=BUCKET, prefix="atomic")
+
+    def write(names, text):
+        with writer.writing("network", "table.parquet") as temporary:
+            temporary.mkdir()
+            for name in names:
+                (temporary / name).write_text(text)
+
+    def seen():
+        folder = reader.local_copy("network", "table.parquet")
+        return {path.name: path.read_text() for path in folder.iterdir()}
+
+    write(["part-0", "part-1"], "v1")
+    assert seen() == {"part-0": "v1", "part-1": "v1"}
+    # S3 stops answering after the first file of the next version is up.
+    uploaded = []
+    upload = S3ArtifactStore._upload
+
+    def unreachable_after_one(store, client, path, key):
+        if uploaded:
+            raise ConnectionError("S3 stopped answering")
+        uploaded.append(key)
+        upload(store, client, path, key)
+
+    monkeypatch.setattr(S3ArtifactStore, "_upload", unreachable_after_one)
+    with pytest.raises(ConnectionError):
+        write(["part-0", "part-2"], "v2")
+    monkeypatch.setattr(S3ArtifactStore, "_upload", upload)
+    assert seen() == {"part-0": "v1", "part-1": "v1"}, "the old version, whole"
+    write(["part-0", "part-2"], "v3")
+    assert seen() == {"part-0": "v3", "part-2": "v3"}
+    write(["part-9"], "v4")
+    assert seen() == {"part-9": "v4"}
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(
+        Bucket=BUCKET, Prefix="atomic/network/table.parquet.versions/")["Contents"]]
+    versions = {key.split(".versions/")[1].split("/")[0] for key in keys}
+    assert len(versions) == 2, "the current and the previous version; the rest cleaned up"

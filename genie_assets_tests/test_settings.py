@@ -75,6 +75,8 @@ def test_an_unknown_environment_is_refused_naming_the_choices(tmp_path):
     ("GENIE_SAGEMAKER_SPOT", "maybe", "GENIE_SAGEMAKER_SPOT='maybe' must be true or false"),
     ("GENIE_SAGEMAKER_TAGS", "[1]", "GENIE_SAGEMAKER_TAGS must be a JSON object"),
     ("GENIE_METHOD", "GBT", "method must be one of"),
+    ("GENIE_SPARK_MASTER", "spark:/host", "GENIE_SPARK_MASTER='spark:/host' is not a Spark master"),
+    ("GENIE_SPARK_CONF", '["spark.executor.memory"]', "GENIE_SPARK_CONF must be a JSON object"),
 ])
 def test_a_value_that_cannot_be_used_names_its_variable(variable, value, message):
     with pytest.raises(SettingsError, match=message.replace("[", r"\[")):
@@ -92,3 +94,24 @@ def test_the_environment_is_read_in_the_settings_module_only():
                 readers.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert readers == []
     assert Path(REPO / "genie_assets" / "settings.py").is_file()
+
+
+@pytest.mark.parametrize("master,expected", [
+    (None, {"spark.master": "local[3]", "spark.driver.host": "127.0.0.1",
+            "spark.sql.shuffle.partitions": "6"}),
+    ("spark://127.0.0.1:7077", {"spark.master": "spark://127.0.0.1:7077",
+                                "spark.driver.host": "127.0.0.1",
+                                "spark.pyspark.python": sys.executable,
+                                "spark.sql.shuffle.partitions": None}),
+    ("yarn", {"spark.master": "yarn", "spark.driver.host": None,
+              "spark.sql.shuffle.partitions": None, "spark.pyspark.python": None}),
+])
+def test_the_spark_master_chooses_what_local_mode_settings_stay(master, expected):
+    from genie_assets.pipeline.resources import spark_config
+
+    env = {"GENIE_SPARK_CORES": "3", "GENIE_SPARK_CONF": '{"spark.executor.memory": "16g"}'}
+    if master:
+        env["GENIE_SPARK_MASTER"] = master
+    config = spark_config(Settings.from_environ(env).spark)
+    assert {key: config.get(key) for key in expected} == expected
+    assert config["spark.executor.memory"] == "16g", "the profile goes on top"

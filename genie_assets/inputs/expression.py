@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genie_assets.errors import ExpressionMatrixError, RegulatorListError
+from genie_assets.inputs.names import mismatch_causes
 from genie_assets.shard.contract import (
     EXPRESSION_FILE,
     MANIFEST_FILE,
@@ -23,7 +24,10 @@ from genie_assets.shard.contract import (
     read_regulator_names,
 )
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad")
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad", ".loom")
+# Loom row and column attributes naming genes and cells: pySCENIC's, then other writers'.
+LOOM_GENE_ATTRIBUTES = ("Gene", "gene", "Genes", "gene_names", "var_names", "Accession")
+LOOM_CELL_ATTRIBUTES = ("CellID", "cell", "Cell", "cell_names", "obs_names")
 # Gene names may hold any character but these (tab, line breaks, control characters), which no
 # tab-separated export can carry.
 UNWRITABLE_NAME = r"[\x00-\x1f\x7f]"
@@ -38,11 +42,13 @@ class ValidatedExpression:
     matrix: pd.DataFrame
     regulators: list[str]
     dropped_constant_genes: list[str]
+    # Names of the regulator list that are not genes of the matrix, left out.
+    regulators_not_in_matrix: list[str] = dataclasses.field(default_factory=list)
 
 
 def read_expression(path: str | Path, *, genes_as_rows: bool = False,
                     layer: Optional[str] = None, use_raw: bool = False) -> pd.DataFrame:
-    """Read a samples × genes matrix from CSV/TSV/Parquet/AnnData `.h5ad`.
+    """Read a samples × genes matrix from CSV/TSV/Parquet/AnnData `.h5ad`/loom `.loom`.
 
     Text files have gene names in the header. The first column holds sample names, not a gene,
     when its header cell is empty or a word like `sample`, `cell`, `id` or `time`, or when its
@@ -64,6 +70,8 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False,
             frame = pd.read_parquet(path)
         elif suffix == ".h5ad":
             frame = _read_h5ad(path, layer, use_raw)
+        elif suffix == ".loom":
+            frame = _read_loom(path, layer, use_raw)
         else:
             separator = "," if suffix == ".csv" else "\t"
             frame = pd.read_csv(path, sep=separator)
@@ -74,7 +82,7 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False,
         raise
     except Exception as error:  # the reader's own message says what it could not parse
         raise ExpressionMatrixError(f"{path}: cannot be read as {suffix} ({error})") from error
-    if suffix not in (".parquet", ".h5ad") and frame.shape[1] > 1 and \
+    if suffix not in (".parquet", ".h5ad", ".loom") and frame.shape[1] > 1 and \
             _is_sample_column(str(frame.columns[0]), frame.iloc[:, 0]):
         if pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
             warnings.warn(f"{path}: first column {frame.columns[0]!r} taken as sample names, "
@@ -181,15 +189,57 @@ def _read_h5ad(path: Path, layer: Optional[str], use_raw: bool) -> pd.DataFrame:
         values, where = adata.X, ".X"
     values = np.asarray(values.toarray() if hasattr(values, "toarray") else values,
                         dtype=np.float64)
+    frame = pd.DataFrame(values, index=adata.obs_names.astype(str), columns=genes.astype(str))
     alternatives = [f"layer: {name}" for name in sorted(adata.layers)]
     alternatives += ["use_raw: true"] if adata.raw is not None else []
-    if where == ".X" and alternatives and values.size and np.nanmin(values) < 0:
+    if where == ".X":
+        _refuse_scaled(path, frame, ".X", alternatives)
+    return frame
+
+
+def _read_loom(path: Path, layer: Optional[str], use_raw: bool) -> pd.DataFrame:
+    """The cells × genes matrix of a loom file (stored genes × cells, as pySCENIC writes it):
+    the main matrix or a layer; genes and cells named by their usual attributes."""
+    import loompy
+
+    if use_raw:
+        raise ExpressionMatrixError(f"{path}: a loom file has no .raw; choose a layer instead")
+    with loompy.connect(str(path), mode="r", validate=False) as loom:
+        genes = _loom_names(path, loom.ra, LOOM_GENE_ATTRIBUTES, "row", "genes")
+        cells = _loom_names(path, loom.ca, LOOM_CELL_ATTRIBUTES, "column", "cells",
+                            default=[f"cell-{index}" for index in range(loom.shape[1])])
+        layers = sorted(name for name in loom.layers.keys() if name)
+        if layer and layer not in layers:
+            raise ExpressionMatrixError(
+                f"{path}: no layer {layer!r}; its layers are {layers or 'none'}")
+        values = np.asarray(loom.layers[layer or ""][:, :], dtype=np.float64).T
+    frame = pd.DataFrame(values, index=cells, columns=genes)
+    if not layer:
+        _refuse_scaled(path, frame, "the main matrix", [f"layer: {name}" for name in layers])
+    return frame
+
+
+def _loom_names(path: Path, attributes, choices: Sequence[str], axis: str, what: str,
+                default: Optional[list[str]] = None) -> list[str]:
+    for name in choices:
+        if name in attributes.keys():
+            return [str(value) for value in attributes[name]]
+    if default is not None:
+        return default
+    raise ExpressionMatrixError(
+        f"{path}: no {axis} attribute names the {what} (looked for {', '.join(choices)}; "
+        f"the file has {sorted(attributes.keys()) or 'none'})")
+
+
+def _refuse_scaled(path: Path, frame: pd.DataFrame, where: str, alternatives: list[str]) -> None:
+    """Negative values look scaled (`sc.pp.scale`): refused where the file holds levels too."""
+    values = frame.to_numpy()
+    if alternatives and values.size and np.nanmin(values) < 0:
         row, col = np.unravel_index(np.nanargmin(values), values.shape)
         raise ExpressionMatrixError(
-            f"{path}: .X has negative values (e.g. {values[row, col]:.3g} for gene "
-            f"{genes[col]!r} in cell {adata.obs_names[row]!r}): it looks scaled, and GENIE3 "
+            f"{path}: {where} has negative values (e.g. {values[row, col]:.3g} for gene "
+            f"{frame.columns[col]!r} in cell {frame.index[row]!r}): it looks scaled, and GENIE3 "
             f"wants expression levels. Choose the matrix with {' or '.join(alternatives)}")
-    return pd.DataFrame(values, index=adata.obs_names.astype(str), columns=genes.astype(str))
 
 
 def read_regulators(path: str | Path) -> list[str]:
@@ -231,8 +281,9 @@ def validate_expression(
     if values.shape[1] < 2:
         raise ExpressionMatrixError(f"{source}: fewer than 2 genes with variance left")
 
-    chosen = _choose_regulators(frame, values, regulators, source, regulator_source)
-    return ValidatedExpression(values, chosen, constant)
+    chosen, not_in_matrix = _choose_regulators(frame, values, regulators, source,
+                                               regulator_source)
+    return ValidatedExpression(values, chosen, constant, not_in_matrix)
 
 
 def _check_shape_and_names(frame: pd.DataFrame, source: str) -> None:
@@ -295,35 +346,52 @@ def _finite_numbers(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def _choose_regulators(frame: pd.DataFrame, values: pd.DataFrame,
                        regulators: Optional[Sequence[str]], source: str,
-                       regulator_source: str) -> list[str]:
-    """The regulators among the genes kept (every gene without a list), in name order."""
+                       regulator_source: str) -> tuple[list[str], list[str]]:
+    """The regulators among the genes kept (every gene without a list), in name order, and
+    the listed names that are not genes of the matrix."""
     if regulators is None:
         _refuse_samples_as_genes(values, source)
-        chosen = list(values.columns)
-    else:
-        regulators = [str(r) for r in regulators]
-        columns, rows = set(frame.columns), set(frame.index)
-        unknown = [r for r in regulators if r not in columns]
-        in_rows = [r for r in regulators if r in rows]
-        if len(unknown) > len(regulators) / 2 and len(in_rows) > len(regulators) / 2:
-            raise ExpressionMatrixError(
-                f"{source}: looks transposed (genes as rows): {len(in_rows)} of "
-                f"{len(regulators)} regulators of {regulator_source} are row labels, e.g. "
-                f"{in_rows[:3]}; GENIE3 wants samples as rows and genes as columns "
-                "(set genes_as_rows: true)"
-            )
-        if unknown:
-            raise RegulatorListError(
-                f"{regulator_source}: {len(unknown)} regulators are not genes of {source}: "
-                f"{unknown[:10]}"
-            )
-        kept = set(values.columns)
-        chosen = sorted({r for r in regulators if r in kept})
-        if not chosen:
-            raise RegulatorListError(
-                f"{regulator_source}: no regulator left after dropping genes of zero variance"
-            )
-    return chosen
+        return list(values.columns), []
+    regulators = [str(r) for r in regulators]
+    columns, rows = set(frame.columns), set(frame.index)
+    unknown = list(dict.fromkeys(r for r in regulators if r not in columns))
+    in_rows = [r for r in regulators if r in rows]
+    if len(unknown) > len(regulators) / 2 and len(in_rows) > len(regulators) / 2:
+        raise ExpressionMatrixError(
+            f"{source}: looks transposed (genes as rows): {len(in_rows)} of "
+            f"{len(regulators)} regulators of {regulator_source} are row labels, e.g. "
+            f"{in_rows[:3]}; GENIE3 wants samples as rows and genes as columns "
+            "(set genes_as_rows: true)"
+        )
+    _report_the_intersection(regulators, unknown, [str(c) for c in frame.columns], source,
+                             regulator_source)
+    kept = set(values.columns)
+    chosen = sorted({r for r in regulators if r in kept})
+    if not chosen:
+        raise RegulatorListError(
+            f"{regulator_source}: no regulator left after dropping genes of zero variance"
+        )
+    return chosen, unknown
+
+
+def _report_the_intersection(regulators: list[str], unknown: list[str], genes: list[str],
+                             source: str, regulator_source: str) -> None:
+    """None of the list in the matrix is an error; some of it, a warning (a genome-wide TF list
+    against a filtered matrix is the usual case); either says why when fewer than half match."""
+    listed = len(set(regulators))
+    found = listed - len(unknown)
+    causes = mismatch_causes(regulators, genes) if found < listed / 2 else []
+    if found == 0:
+        raise RegulatorListError(
+            f"{regulator_source}: none of its {listed} regulators is a gene of {source} "
+            f"(e.g. {regulators[0]!r} listed, {genes[0]!r} in the matrix). "
+            + (" ".join(f"Likely: {cause}." for cause in causes) if causes else
+               "Check that the list is for this organism and this naming of genes."))
+    if unknown:
+        warnings.warn(
+            f"{regulator_source}: {found} of its {listed} regulators are genes of {source}; "
+            f"the other {len(unknown)} are left out (e.g. {unknown[:5]})"
+            + "".join(f". Likely: {cause}" for cause in causes))
 
 
 # Names of samples or cells, not genes: GEO/SRA accessions, 10x barcodes, S1 / cell_2 / rep3.

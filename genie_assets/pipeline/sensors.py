@@ -1,6 +1,13 @@
 """Sensors the daemon runs (`make ui` starts it)."""
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
 
 from genie_assets.pipeline.orphans import sweep
 
@@ -12,3 +19,15 @@ def orphaned_shard_runs(context: SensorEvaluationContext) -> SkipReason:
     for line in done:
         context.log.warning(line)
     return SkipReason("; ".join(done) or "no orphaned shard runs")
+
+
+# Evaluates the eager conditions below the shards (pipeline/automation.py) every 30 seconds;
+# on from the start, where Dagster's implicit automation sensor would start off.
+network_follows_the_shards = AutomationConditionSensorDefinition(
+    "network_follows_the_shards",
+    target=AssetSelection.assets("importance_shards").downstream()
+    - AssetSelection.assets("importance_shards"),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Rebuilds the edge table and the network once the last shard has landed.",
+)

@@ -43,6 +43,7 @@ from genie_assets.pipeline.assets.network import (
     filtered_network,
     gene_degrees,
 )
+from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
 from genie_assets.pipeline.resources import ArtifactStore, SparkResource
 
 GENE_MODULES = ("network", "gene_modules.parquet")
@@ -69,7 +70,8 @@ class ModuleConfig(Config):
     seed: int = DEFAULT_SEED
 
 
-@asset(group_name="network", deps=[filtered_network], kinds={"python", "igraph"})
+@asset(group_name="network", deps=[filtered_network], kinds={"python", "igraph"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def gene_modules(context: AssetExecutionContext, config: ModuleConfig, store: ArtifactStore,
                  spark: SparkResource) -> MaterializeResult:
     """Gene modules: Leiden communities of the filtered network (gene, module; 1 is the largest)."""
@@ -114,7 +116,8 @@ class RegulonConfig(Config):
     min_importance: float = DEFAULT_MIN_IMPORTANCE
 
 
-@asset(group_name="network", deps=[filtered_network], kinds={"python", "pandas"})
+@asset(group_name="network", deps=[filtered_network], kinds={"python", "pandas"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def regulons(context: AssetExecutionContext, config: RegulonConfig, store: ArtifactStore
              ) -> MaterializeResult:
     """Regulons: each regulator with enough targets in the network, as GMT gene sets."""
@@ -158,7 +161,8 @@ class NetworkViewConfig(Config):
 
 
 @asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules],
-       kinds={"python", "matplotlib"})
+       kinds={"python", "matplotlib"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def network_view(context: AssetExecutionContext, config: NetworkViewConfig, store: ArtifactStore
                  ) -> MaterializeResult:
     """The hub subnetwork as a picture and as an interactive page that works offline."""
@@ -183,7 +187,8 @@ def network_view(context: AssetExecutionContext, config: NetworkViewConfig, stor
 
 
 @asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules],
-       kinds={"python"})
+       kinds={"python"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def network_exports(context: AssetExecutionContext, store: ArtifactStore) -> MaterializeResult:
     """The filtered network for Cytoscape and Gephi: SIF, and GraphML with typed attributes."""
     network = read_network(store)

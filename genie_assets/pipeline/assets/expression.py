@@ -81,6 +81,7 @@ def expression_matrix(
             "n_samples": manifest["n_samples"],
             "n_genes": manifest["n_genes"],
             "n_regulators": manifest["n_regulators"],
+            "n_listed_regulators_not_in_matrix": len(validated.regulators_not_in_matrix),
             "n_dropped_constant_genes": len(validated.dropped_constant_genes),
             "fingerprint": fingerprint,
             **gold_facts,

@@ -24,8 +24,14 @@ from genie_assets.network.graph import (
     hub_genes as compute_hub_genes,
 )
 from genie_assets.network.plots import degree_distribution_png, hub_bar_png, markdown_image
+from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
 from genie_assets.pipeline.partitions import shard_partitions
-from genie_assets.pipeline.resources import ArtifactStore, Genie3Settings, SparkResource
+from genie_assets.pipeline.resources import (
+    ArtifactStore,
+    Genie3Settings,
+    SparkResource,
+    where_spark_runs,
+)
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
 FILTERED_NETWORK = ("network", "filtered_network.parquet")
@@ -37,7 +43,8 @@ HUB_PICTURE = ("network", "hub_genes.png")
 DEGREE_PICTURE = ("network", "degree_distribution.png")
 
 
-@asset(group_name="network", deps=["importance_shards"], kinds={"pyarrow"})
+@asset(group_name="network", deps=["importance_shards"], kinds={"pyarrow"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def edge_table(context: AssetExecutionContext, store: ArtifactStore, genie3: Genie3Settings
                ) -> MaterializeResult:
     """Every shard's edges merged by streaming into one Parquet table (regulator, target,
@@ -75,7 +82,8 @@ class FilterConfig(Config):
     top_n: Optional[int] = None
 
 
-@asset(group_name="network", deps=[edge_table], kinds={"spark"})
+@asset(group_name="network", deps=[edge_table], kinds={"spark"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def filtered_network(
     context: AssetExecutionContext,
     config: FilterConfig,
@@ -103,10 +111,12 @@ def filtered_network(
         "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
         "path": MetadataValue.path(store.location(*FILTERED_NETWORK)),
         "adjacency_tsv": MetadataValue.path(store.location(*ADJACENCY_TSV)),
+        **where_spark_runs(session),
     })
 
 
-@asset(group_name="network", deps=[filtered_network], kinds={"spark", "graphframes"})
+@asset(group_name="network", deps=[filtered_network], kinds={"spark", "graphframes"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def gene_degrees(
     context: AssetExecutionContext, store: ArtifactStore, spark: SparkResource
 ) -> MaterializeResult:
@@ -138,6 +148,7 @@ def gene_degrees(
             markdown_image(picture.read_bytes(), "degree distribution (log-log)")),
         "degree_distribution_png": MetadataValue.path(store.location(*DEGREE_PICTURE)),
         "path": MetadataValue.path(store.location(*GENE_DEGREES)),
+        **where_spark_runs(session),
     }
     if engine == GRAPHFRAMES:
         metadata["n_components"] = int(table.component.nunique())
@@ -151,7 +162,8 @@ class HubConfig(Config):
     n_hubs: int = 10
 
 
-@asset(group_name="network", deps=[gene_degrees], kinds={"spark"})
+@asset(group_name="network", deps=[gene_degrees], kinds={"spark"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def hub_genes(
     context: AssetExecutionContext,
     config: HubConfig,
@@ -176,4 +188,5 @@ def hub_genes(
         "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
         "hub_chart": MetadataValue.md(markdown_image(picture.read_bytes(), "hub genes")),
         "path": MetadataValue.path(store.location(*HUB_GENES)),
+        **where_spark_runs(session),
     })

@@ -14,6 +14,7 @@ from genie_assets.network.evaluation import (
 from genie_assets.network.plots import markdown_image, precision_recall_png
 from genie_assets.pipeline.assets.expression import GOLD_STANDARD_FILE
 from genie_assets.pipeline.assets.network import EDGE_TABLE, FILTERED_NETWORK
+from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
 from genie_assets.pipeline.pricing import cost_usd
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets.shard.contract import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
@@ -22,7 +23,8 @@ GENOME_SCALE_TARGETS = 49_000
 PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
 
 
-@asset(group_name="reports", deps=["edge_table", "filtered_network"], kinds={"scikitlearn"})
+@asset(group_name="reports", deps=["edge_table", "filtered_network"], kinds={"scikitlearn"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def network_evaluation(context: AssetExecutionContext, store: ArtifactStore
                        ) -> MaterializeResult:
     """AUPR and AUROC of the full and the filtered network against the gold standard."""
@@ -77,7 +79,8 @@ def shard_reports(store: ArtifactStore) -> list[dict]:
     return [store.shard_report(key) for key in store.list_shards()]
 
 
-@asset(group_name="reports", deps=["edge_table"], kinds={"pandas"})
+@asset(group_name="reports", deps=["edge_table"], kinds={"pandas"},
+       automation_condition=FOLLOWS_UPSTREAM)
 def benchmark_report(context: AssetExecutionContext, store: ArtifactStore
                      ) -> MaterializeResult:
     """Core-seconds, wall time, seconds per target, cost and the projection to 49,000 genes."""

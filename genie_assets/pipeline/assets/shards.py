@@ -1,7 +1,15 @@
 """GENIE3 importances, one partition per shard of target genes."""
 
+import warnings
 
-from dagster import AssetExecutionContext, Backoff, MaterializeResult, RetryPolicy, asset
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Backoff,
+    MaterializeResult,
+    RetryPolicy,
+    asset,
+)
 
 from genie_assets.engine import ENGINE_CODE_VERSION
 from genie_assets.pipeline.partitions import N_SHARDS, shard_partitions
@@ -13,25 +21,36 @@ from genie_assets.shard.contract import ShardTask
 # resource) are part of the code version, so changing them (or the engine) marks every shard
 # stale in the UI; a new expression matrix does so via its data version.
 DEPLOYED_PARAMS = deployment().genie3
+# Shards running at once, across all runs, are limited by this pool: the instance's
+# `concurrency: pools: default_limit` (deploy/dagster.yaml), or `dagster instance concurrency
+# set shard_jobs N`; in aws mode set it to the account's SageMaker training-job quota.
+SHARD_POOL = "shard_jobs"
 
 
-@asset(
-    group_name="genie3",
-    partitions_def=shard_partitions,
-    deps=["expression_matrix"],
-    kinds={"python", "numba"},
-    code_version=f"engine-{ENGINE_CODE_VERSION}-params-{DEPLOYED_PARAMS.digest()}",
-    # Transient failures (a lost spot instance, a killed process) are retried; a shard's output
-    # only lands when it completes, so a retry starts clean.
-    retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),
-)
-def importance_shards(
-    context: AssetExecutionContext,
-    store: ArtifactStore,
-    shard_runner: ShardRunner,
-    genie3: Genie3Settings,
-) -> MaterializeResult:
-    """Regulator → target importances for one shard of targets, computed by the shard program."""
-    task = ShardTask(partition_key=context.partition_key, n_shards=N_SHARDS,
-                     params=genie3.params())
-    return shard_runner.run_shard(context, store, task)
+# BackfillPolicy is beta in Dagster 1.13: the policy is wanted, the warning at every load is not.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+
+    @asset(
+        group_name="genie3",
+        partitions_def=shard_partitions,
+        deps=["expression_matrix"],
+        kinds={"python", "numba"},
+        code_version=f"engine-{ENGINE_CODE_VERSION}-params-{DEPLOYED_PARAMS.digest()}",
+        # Transient failures (a lost spot instance, a killed process) are retried; a shard's
+        # output only lands when it completes, so a retry starts clean.
+        retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),
+        pool=SHARD_POOL,
+        # One run per shard: a failed shard fails alone and is backfilled alone.
+        backfill_policy=BackfillPolicy.multi_run(1),
+    )
+    def importance_shards(
+        context: AssetExecutionContext,
+        store: ArtifactStore,
+        shard_runner: ShardRunner,
+        genie3: Genie3Settings,
+    ) -> MaterializeResult:
+        """Regulator → target importances for one shard of targets, by the shard program."""
+        task = ShardTask(partition_key=context.partition_key, n_shards=N_SHARDS,
+                         params=genie3.params())
+        return shard_runner.run_shard(context, store, task)

@@ -3,7 +3,13 @@
 from genie_assets.pipeline.resources.genie3_settings import Genie3Settings
 from genie_assets.pipeline.resources.sagemaker_runner import SageMakerShardRunner
 from genie_assets.pipeline.resources.shard_runner import LocalShardRunner, ShardRunner
-from genie_assets.pipeline.resources.spark import SparkResource, local_spark_config, require_java
+from genie_assets.pipeline.resources.spark import (
+    SparkResource,
+    local_spark_config,
+    require_java,
+    spark_config,
+    where_spark_runs,
+)
 from genie_assets.pipeline.resources.storage import ArtifactStore, S3ArtifactStore
 
 __all__ = [
@@ -16,4 +22,6 @@ __all__ = [
     "SparkResource",
     "local_spark_config",
     "require_java",
+    "spark_config",
+    "where_spark_runs",
 ]

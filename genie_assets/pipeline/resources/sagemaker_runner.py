@@ -56,8 +56,22 @@ ENTRY_POINT = "genie_shard_entry.py"
 ENTRY_SCRIPT = b"import runpy\nrunpy.run_module('genie_assets.shard', run_name='__main__')\n"
 # What the shard program imports, and nothing of the Dagster layer.
 CODE_CHANNEL_PARTS = ("__init__.py", "errors.py", "files.py", "settings.py", "engine/", "shard/")
-# What the training image must add to run the shard program (installed by the toolkit).
-CONTAINER_REQUIREMENTS = ["numba>=0.60", "dagster-pipes==1.13.27", "pyarrow>=14", "boto3"]
+# What the prebuilt image must add to run the shard program (the toolkit installs it from the
+# code channel's requirements.txt). NumPy stays 1.x: the image's pandas and scikit-learn are
+# built on it.
+CONTAINER_REQUIREMENTS = ["numba>=0.60", "numpy<2", "dagster-pipes==1.13.27", "pyarrow>=14",
+                          "boto3"]
+# The prebuilt scikit-learn training images' Python, as their published Dockerfiles set it
+# (PYTHON_VERSION). dagster-pipes 1.13 needs 3.10 or newer.
+SKLEARN_IMAGE_PYTHON = {"1.2-1": "3.9", "1.4-2": "3.10"}
+DEFAULT_SKLEARN_IMAGE = "1.4-2"
+SKLEARN_IMAGE_TAG = re.compile(r"/sagemaker-scikit-learn:(?P<version>\d+\.\d+-\d+)-")
+
+
+def image_python(image_uri: str) -> Optional[str]:
+    """The Python version of a prebuilt scikit-learn image (None for any other image)."""
+    match = SKLEARN_IMAGE_TAG.search(image_uri)
+    return SKLEARN_IMAGE_PYTHON.get(match["version"]) if match else None
 TERMINAL = {"Completed", "Failed", "Stopped"}
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 MAX_JOB_NAME = 63
@@ -70,9 +84,9 @@ def job_name(partition_key: str, run_id: str, attempt: int) -> str:
     return name[:MAX_JOB_NAME].rstrip("-")
 
 
-def source_tarball() -> bytes:
+def source_tarball(with_requirements: bool = True) -> bytes:
     """The shard program's layers of genie_assets (`CODE_CHANNEL_PARTS`), an entry point and
-    requirements.txt, as sourcedir.tar.gz.
+    (for an image that lacks them) requirements.txt, as sourcedir.tar.gz.
 
     Built deterministically (fixed mtimes, sorted names) so its hash names its S3 key and an
     unchanged code base is uploaded once.
@@ -90,7 +104,8 @@ def source_tarball() -> bytes:
             for path in paths:
                 add(str(Path("genie_assets") / path.relative_to(PACKAGE_ROOT)), path.read_bytes())
         add(ENTRY_POINT, ENTRY_SCRIPT)
-        add("requirements.txt", "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
+        if with_requirements:
+            add("requirements.txt", "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
     return buffer.getvalue()
 
 
@@ -141,9 +156,11 @@ class SageMakerShardRunner(ShardRunner):
     prefix: str = "genie-assets"
     region: str = "us-east-1"
     image_uri: Optional[str] = Field(
-        default=None, description="Training image; default: the prebuilt scikit-learn image "
-        "(CPU). Any image with Python 3.9+ and the SageMaker training toolkit works, GPU ones too.")
-    sklearn_image_version: str = "1.2-1"
+        default=None, description="Your own training image, which must already have "
+        "CONTAINER_REQUIREMENTS (nothing is installed at start); default: the prebuilt "
+        "scikit-learn image, which installs them from the code channel.")
+    sklearn_image_version: str = Field(default=DEFAULT_SKLEARN_IMAGE, description=(
+        f"Version of the prebuilt image, one of {sorted(SKLEARN_IMAGE_PYTHON)}"))
     instance_type: str = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, description=(
         "Hosts per job; the shard's targets are split across them (SM_HOSTS), each host "
@@ -174,7 +191,7 @@ class SageMakerShardRunner(ShardRunner):
         for path in sorted(store.expression_dir().iterdir()):
             if path.is_file():
                 s3.upload_file(str(path), self.bucket, f"{expression_prefix}/{path.name}")
-        tarball = source_tarball()
+        tarball = source_tarball(with_requirements=not self.image_uri)
         code_prefix = self._key("code", hashlib.sha256(tarball).hexdigest()[:16])
         s3.put_object(Bucket=self.bucket, Key=f"{code_prefix}/sourcedir.tar.gz", Body=tarball)
         return (f"s3://{self.bucket}/{expression_prefix}/", f"s3://{self.bucket}/{code_prefix}/")
@@ -183,6 +200,12 @@ class SageMakerShardRunner(ShardRunner):
         if self.image_uri:
             return self.image_uri
         from sagemaker.core import image_uris
+
+        if self.sklearn_image_version not in SKLEARN_IMAGE_PYTHON:
+            raise ShardError(
+                f"the prebuilt scikit-learn image {self.sklearn_image_version} is not one whose "
+                f"Python is known to run the shard program: use one of "
+                f"{sorted(SKLEARN_IMAGE_PYTHON)} or your own image (GENIE_SAGEMAKER_IMAGE)")
 
         return image_uris.retrieve("sklearn", self.region, version=self.sklearn_image_version,
                                    instance_type=self.instance_type)
@@ -335,29 +358,32 @@ class SageMakerShardRunner(ShardRunner):
     def _collect_outputs(self, s3, store: ArtifactStore, partition_key: str,
                          host_outputs: str) -> dict:
         """Every host's files, as one shard file in the store under its final name; returns
-        the shard's report."""
+        the shard's report. One host's edges are copied inside S3; several hosts' are joined
+        here."""
         hosts = self.hosts()
         with tempfile.TemporaryDirectory() as scratch:
             parts = []
             for host in hosts:
                 name = output_name(partition_key, host, len(hosts))
-                local = {}
-                for suffix, file_name in ((".parquet", edges_file(name)),
-                                          (".json", report_file(name))):
-                    key = f"{host_outputs}/{file_name}"
-                    local[suffix] = Path(scratch) / file_name
-                    try:
-                        s3.download_file(self.bucket, key, str(local[suffix]))
-                    except botocore.exceptions.ClientError as error:
-                        raise ShardError(
-                            f"{partition_key}: host {host} of the job left no "
-                            f"s3://{self.bucket}/{key} ({error})") from error
-                parts.append((local[".parquet"], json.loads(local[".json"].read_text())))
-            if len(parts) == 1:
-                shard = parts[0][1]
-                store.put_file(parts[0][0], store.shard_file(partition_key))
-            else:
-                combined = Path(scratch) / f"{partition_key}.parquet"
-                shard = combine_host_outputs(parts, combined)
-                store.put_file(combined, store.shard_file(partition_key))
+                report = self._download(s3, partition_key, host, f"{host_outputs}/"
+                                        f"{report_file(name)}", Path(scratch))
+                edges_key = f"{host_outputs}/{edges_file(name)}"
+                if len(hosts) == 1:
+                    store.put_s3_object(s3, self.bucket, edges_key,
+                                        store.shard_file(partition_key))
+                    return json.loads(report.read_text())
+                edges = self._download(s3, partition_key, host, edges_key, Path(scratch))
+                parts.append((edges, json.loads(report.read_text())))
+            combined = Path(scratch) / f"{partition_key}.parquet"
+            shard = combine_host_outputs(parts, combined)
+            store.put_file(combined, store.shard_file(partition_key))
         return shard
+
+    def _download(self, s3, partition_key: str, host: str, key: str, folder: Path) -> Path:
+        local = folder / key.rsplit("/", 1)[-1]
+        try:
+            s3.download_file(self.bucket, key, str(local))
+        except botocore.exceptions.ClientError as error:
+            raise ShardError(f"{partition_key}: host {host} of the job left no "
+                             f"s3://{self.bucket}/{key} ({error})") from error
+        return local

@@ -1,15 +1,18 @@
-"""The Spark session: local mode by default, GraphFrames' jar resolved from configuration."""
-
+"""The Spark session: local mode by default or a cluster's master (GENIE_SPARK_MASTER), with
+GraphFrames' jar resolved from configuration."""
 
 import os
 import re
 import shutil
 import subprocess
+import sys
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from dagster_pyspark import LazyPySparkResource
 
 from genie_assets import settings
+from genie_assets.settings import SparkSettings
 
 MIN_JAVA = 17
 
@@ -58,7 +61,7 @@ def local_spark_config(cores: int = 2, driver_memory: str = "4g",
         "spark.driver.host": "127.0.0.1",
     }
     if graphframes is None:
-        deployed = settings.deployment()
+        deployed = settings.deployment().spark
         graphframes = deployed.graphframes_package, deployed.graphframes_jar
     package, jar = graphframes
     if package:
@@ -68,11 +71,77 @@ def local_spark_config(cores: int = 2, driver_memory: str = "4g",
     return config
 
 
+class GraphFramesMismatchError(EnvironmentError):
+    """The GraphFrames jar configured is not the release of the graphframes-py installed."""
+
+
+# The jar's version in a Maven coordinate (io.graphframes:graphframes-spark4_2.13:0.12.1) or a
+# jar's file name (graphframes-spark4_2.13-0.12.1.jar).
+GRAPHFRAMES_JAR_VERSION = re.compile(r"graphframes[-\w.]*?[:-](\d+\.\d+)(\.\d+)?(?:\.jar)?$")
+
+
+def require_matching_graphframes(config: dict[str, Any]) -> None:
+    """The configured GraphFrames jar and graphframes-py are one release (same major.minor):
+    their Python and JVM halves call each other, and across releases that fails mid-job."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        python_side = version("graphframes-py")
+    except PackageNotFoundError:
+        return
+    for key in ("spark.jars.packages", "spark.jars"):
+        for entry in filter(None, (config.get(key) or "").split(",")):
+            match = GRAPHFRAMES_JAR_VERSION.search(entry.strip())
+            if match and match.group(1) != ".".join(python_side.split(".")[:2]):
+                raise GraphFramesMismatchError(
+                    f"{key}={entry.strip()} is GraphFrames {match.group(1)}{match.group(2) or ''}"
+                    f" but graphframes-py is {python_side}: use the jar of release "
+                    f"{'.'.join(python_side.split('.')[:2])}.x (e.g. io.graphframes:"
+                    f"graphframes-spark4_2.13:{python_side})")
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Local-mode sizing that a cluster decides for itself (or its profile, GENIE_SPARK_CONF, does).
+LOCAL_ONLY = ("spark.driver.bindAddress", "spark.driver.host", "spark.sql.shuffle.partitions")
+
+
+def spark_config(spark: SparkSettings, driver_memory: str = "4g") -> dict[str, Any]:
+    """The deployment's settings: local mode sized by GENIE_SPARK_CORES, or its master, then
+    GENIE_SPARK_CONF on top."""
+    config = local_spark_config(cores=spark.cores, driver_memory=driver_memory,
+                                graphframes=(spark.graphframes_package, spark.graphframes_jar))
+    config["spark.master"] = spark.master
+    if not spark.master.startswith("local"):
+        hosts = {urlsplit(f"//{address}").hostname
+                 for address in spark.master.removeprefix("spark://").split(",")}
+        if spark.master.startswith("spark://") and hosts <= LOOPBACK:
+            # A cluster on this machine: its executors run this Python, reached on loopback.
+            config["spark.pyspark.python"] = sys.executable
+            config.pop("spark.sql.shuffle.partitions")
+        else:
+            for key in LOCAL_ONLY:
+                config.pop(key)
+    config.update(spark.conf)
+    return config
+
+
+def where_spark_runs(session) -> dict[str, Any]:
+    """The session's master and how many executors it had, for an asset's metadata."""
+    master = session.conf.get("spark.master")
+    if master.startswith("local"):
+        return {"spark_master": master, "spark_executors": 1}
+    # The driver is listed too.
+    registered = session.sparkContext._jsc.sc().getExecutorMemoryStatus().size()  # noqa: SLF001
+    return {"spark_master": master, "spark_executors": registered - 1}
+
+
 class SparkResource(LazyPySparkResource):
-    """dagster-pyspark's lazy session, checking for Java first with a clear message."""
+    """dagster-pyspark's lazy session, checking for Java and a GraphFrames jar of the right
+    release first, with a clear message."""
 
     def _init_session(self) -> None:
         require_java()
+        require_matching_graphframes(self.spark_config or {})
         super()._init_session()
 
     def may_have_graphframes(self) -> bool:

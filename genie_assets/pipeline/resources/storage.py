@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
+import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
@@ -98,7 +100,22 @@ class ArtifactStore(ConfigurableResource):
         self.publish(destination)
         return destination
 
+    def put_s3_object(self, client, bucket: str, key: str, destination: Path) -> Path:
+        """An object of S3 into the store under its final name (here: downloaded)."""
+        with atomic_path(destination) as temporary:
+            client.download_file(bucket, key, str(temporary))
+        self.publish(destination)
+        return destination
 
+
+
+
+# A folder artifact (Spark's part files, the expression folder) lives in S3 as versions,
+# `<key>.versions/<version>/...`, and one small object `<key>.current` naming the current one:
+# a new version is uploaded whole, then the pointer is replaced in one PUT, so a reader on
+# another machine sees the old version or the new, never a mix.
+VERSIONS_SUFFIX = ".versions"
+POINTER_SUFFIX = ".current"
 
 
 class S3ArtifactStore(ArtifactStore):
@@ -106,6 +123,7 @@ class S3ArtifactStore(ArtifactStore):
 
     Every finished artifact is uploaded; every read first brings the local copy up to date, so
     a fresh machine (or a different Dagster host) materialises downstream assets from S3 alone.
+    A file is replaced by one PUT; a folder by a new version and its pointer (see above).
     """
 
     bucket: str
@@ -120,47 +138,71 @@ class S3ArtifactStore(ArtifactStore):
         return f"{self.prefix.strip('/')}/{relative}"
 
     def location(self, *parts: str) -> str:
-        return f"s3://{self.bucket}/{self._key(self.path(*parts))}"
+        key = self._key(self.path(*parts))
+        folder = self._current_folder(self.s3.get_client(), key)
+        return f"s3://{self.bucket}/{folder or key}"
 
     def spark_path(self, *parts: str) -> str:
         if self.spark_reads_s3:
-            return f"s3a://{self.bucket}/{self._key(self.path(*parts))}"
+            key = self._key(self.path(*parts))
+            return f"s3a://{self.bucket}/{self._current_folder(self.s3.get_client(), key) or key}"
         return super().spark_path(*parts)
 
     def publish(self, path: Path) -> None:
         client = self.s3.get_client()
         key = self._key(path)
-        if path.is_dir():
-            # A folder (Spark's part files) replaces the old one: its stale parts go first.
-            stale = {o["Key"] for o in self._list(client, key + "/")}
-            files = [f for f in sorted(path.rglob("*")) if f.is_file()]
-            fresh = {f"{key}/{f.relative_to(path).as_posix()}" for f in files}
-            for old in sorted(stale - fresh):
-                client.delete_object(Bucket=self.bucket, Key=old)
-            for file in files:
-                name = file.relative_to(path).as_posix()
-                client.upload_file(str(file), self.bucket, f"{key}/{name}")
-        else:
-            client.upload_file(str(path), self.bucket, key)
+        if not path.is_dir():
+            self._upload(client, path, key)
+            return
+        version = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        files = [f for f in sorted(path.rglob("*")) if f.is_file()]
+        for file in files:
+            self._upload(client, file, f"{key}{VERSIONS_SUFFIX}/{version}/"
+                                       f"{file.relative_to(path).as_posix()}")
+        previous = self._pointer(client, key)
+        client.put_object(Bucket=self.bucket, Key=key + POINTER_SUFFIX,
+                          Body=json.dumps({"version": version, "files": len(files)}).encode())
+        # The previous version stays for a reader still fetching it; older ones, and any
+        # version a failed publish left half-uploaded, go.
+        keep = {version, previous}
+        for item in self._list(client, f"{key}{VERSIONS_SUFFIX}/"):
+            if item["Key"][len(key) + len(VERSIONS_SUFFIX) + 1:].split("/", 1)[0] not in keep:
+                client.delete_object(Bucket=self.bucket, Key=item["Key"])
+
+    def _upload(self, client, path: Path, key: str) -> None:
+        client.upload_file(str(path), self.bucket, key)
+
+    def _pointer(self, client, key: str) -> Optional[str]:
+        """The current version of the folder artifact at `key`, if it is one."""
+        try:
+            body = client.get_object(Bucket=self.bucket, Key=key + POINTER_SUFFIX)["Body"]
+        except client.exceptions.NoSuchKey:
+            return None
+        return json.loads(body.read())["version"]
+
+    def _current_folder(self, client, key: str) -> Optional[str]:
+        version = self._pointer(client, key)
+        return f"{key}{VERSIONS_SUFFIX}/{version}" if version else None
 
     def local_copy(self, *parts: str) -> Path:
         client = self.s3.get_client()
         local = self.path(*parts)
         key = self._key(local)
-        objects = self._list(client, key)
-        exact = [o for o in objects if o["Key"] == key]
-        if exact:
+        folder = self._current_folder(client, key)
+        if folder is None:
+            exact = [o for o in self._list(client, key) if o["Key"] == key]
+            if not exact:
+                raise FileNotFoundError(f"{self.location(*parts)}: no such artifact in the "
+                                        "bucket; materialize the asset that writes it first")
             self._fetch_file(client, exact[0], local)
             return local
-        inside = [o for o in objects if o["Key"].startswith(key + "/")]
-        if not inside:
-            raise FileNotFoundError(f"{self.location(*parts)}: no such artifact in the bucket; "
-                                    "materialize the asset that writes it first")
-        if not all(self._current(o, local / o["Key"][len(key) + 1:]) for o in inside) or \
+        inside = self._list(client, folder + "/")
+        relative = {item["Key"]: item["Key"][len(folder) + 1:] for item in inside}
+        if not all(self._current(o, local / relative[o["Key"]]) for o in inside) or \
                 len(inside) != sum(1 for f in local.rglob("*") if f.is_file()):
             with atomic_path(local) as temporary:
                 for item in inside:
-                    self._download(client, item["Key"], temporary / item["Key"][len(key) + 1:])
+                    self._download(client, item["Key"], temporary / relative[item["Key"]])
         return local
 
     def list_shards(self) -> list[str]:

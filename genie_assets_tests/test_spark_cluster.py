@@ -1,0 +1,124 @@
+"""The Spark assets on a real Spark standalone cluster: a master and two workers on 127.0.0.1,
+started with pyspark's own launcher, chosen by GENIE_SPARK_MASTER through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pyspark
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from genie_assets.pipeline.assets.network import FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
+from genie_assets.pipeline.resources import require_java
+
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
+N_WORKERS = 2
+SPARK_ASSETS = ("filtered_network", "gene_degrees", "hub_genes")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def alive_workers(web_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/json/", timeout=5) as page:
+            return int(json.load(page).get("aliveworkers", 0))
+    except OSError:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(tmp_path_factory):
+    """spark://127.0.0.1:PORT with N_WORKERS workers of one core each; stopped afterwards."""
+    require_java()
+    root = tmp_path_factory.mktemp("spark-cluster")
+    port, web_port = free_port(), free_port()
+    master_url = f"spark://127.0.0.1:{port}"
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(root / "logs"),
+           "PYSPARK_PYTHON": sys.executable}
+    processes = []
+
+    def launch(name: str, *arguments: str) -> None:
+        log = open(root / f"{name}.log", "wb")
+        processes.append(subprocess.Popen([str(SPARK_CLASS), *arguments], env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))
+
+    launch("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+           "--port", str(port), "--webui-port", str(web_port))
+    for index in range(N_WORKERS):
+        launch(f"worker-{index}", "org.apache.spark.deploy.worker.Worker", master_url,
+               "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+               "--webui-port", str(free_port()), "--work-dir", str(root / f"work-{index}"))
+    try:
+        deadline = time.monotonic() + 120
+        while alive_workers(web_port) < N_WORKERS:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                logs = "\n".join(path.read_text(errors="replace")[-1500:]
+                                 for path in sorted(root.glob("*.log")))
+                pytest.fail(f"the standalone cluster did not come up:\n{logs}")
+            time.sleep(1)
+        yield master_url
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def sorted_table(path: Path) -> pd.DataFrame:
+    table = pd.read_parquet(path)
+    return table.sort_values(list(table.columns[:2])).reset_index(drop=True)
+
+
+def test_the_spark_assets_on_a_standalone_cluster_give_the_local_tables(
+        standalone_cluster, toy_run, tmp_path):
+    local_store, local_metadata, _ = toy_run
+    assert local_metadata["filtered_network"]["spark_master"].value.startswith("local")
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(local_store.root, artifacts)
+    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
+        shutil.rmtree(artifacts.joinpath(*parts), ignore_errors=True)
+        artifacts.joinpath(*parts).unlink(missing_ok=True)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(artifacts),
+           "GENIE_SPARK_MASTER": standalone_cluster,
+           # Every executor registered before the first task, so the count below is whole.
+           "GENIE_SPARK_CONF": json.dumps({
+               "spark.executor.memory": "512m", "spark.executor.cores": "1",
+               "spark.cores.max": str(N_WORKERS),
+               "spark.scheduler.minRegisteredResourcesRatio": "1.0"})}
+    done = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
+         "--select", ",".join(SPARK_ASSETS)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
+        pd.testing.assert_frame_equal(sorted_table(artifacts.joinpath(*parts)),
+                                      sorted_table(local_store.path(*parts)),
+                                      check_exact=False, rtol=1e-9)
+    instance = DagsterInstance.from_config(str(home))
+    for name in SPARK_ASSETS:
+        event = instance.get_latest_materialization_event(AssetKey(name))
+        metadata = event.asset_materialization.metadata
+        assert metadata["spark_master"].value == standalone_cluster
+        assert metadata["spark_executors"].value == N_WORKERS, name
