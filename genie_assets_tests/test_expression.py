@@ -423,3 +423,9 @@ def test_a_loom_without_gene_names_says_which_attributes_it_has(tmp_path):
     with pytest.raises(ExpressionMatrixError, match=r"no row attribute names the genes .*the "
                                                     r"file has \['symbol'\]"):
         read_expression(path)
+
+
+def test_an_unsupported_file_type_is_refused_listing_the_supported_ones(tmp_path):
+    path = tmp_path / "matrix.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    assert_refused(tmp_path, path, "matrix.xlsx: unsupported file type '.xlsx'", ".loom")

@@ -272,3 +272,33 @@ def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_
                             env=env, capture_output=True, text=True, timeout=300)
     assert "shard-0001: failed" in listed.stdout, listed.stdout + listed.stderr
     instance.dispose()
+
+
+def test_a_full_disk_during_the_merge_leaves_the_previous_edge_table(prepared, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    resources, instance = prepared
+    for key in SHARD_KEYS:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    assert run(["edge_table"], resources, instance).success
+    edges_folder = resources["store"].path(*EDGE_TABLE).parent
+    before = snapshot(edges_folder)
+    write_batch = pq.ParquetWriter.write_batch
+    written = []
+
+    def full_after_one_batch(writer, *args, **kwargs):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(1)
+        return write_batch(writer, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", full_after_one_batch)
+    result = run(["edge_table"], resources, instance)
+    assert not result.success
+    assert "No space left on device" in failure_messages(result)
+    assert snapshot(edges_folder) == before, "the previous table, and no temporary file"
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", write_batch)
+    assert run(["edge_table"], resources, instance).success
+    assert_same_edges(pd.read_parquet(resources["store"].path(*EDGE_TABLE)), expected_edges())

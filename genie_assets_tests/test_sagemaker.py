@@ -35,6 +35,9 @@ from genie_assets_tests.sagemaker_standin import (
     resolve_requirements,
 )
 
+# Credentials moto accepts, distinct enough to be found wherever they leak.
+ACCESS_KEY_ID = "AKIAGENIEASSETSTEST1"
+SECRET_KEY = "genie-secret-never-logged-7f3a9c"
 N_TREES = 100
 BUCKET = "genie-test"
 ROLE = "arn:aws:iam::123456789012:role/genie-sagemaker"
@@ -50,8 +53,8 @@ def moto_endpoint(monkeypatch, tmp_path):
     endpoint = f"http://127.0.0.1:{port}"
     # moto's backends live in the process and outlast a server: start each test from nothing.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
-    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                        "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": "us-east-1",
                         "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     boto3.client("s3").create_bucket(Bucket=BUCKET)
@@ -166,6 +169,19 @@ def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, s
     joined = expected.merge(edges, on=["regulator", "target"])
     assert len(joined) == len(expected) == len(edges)
     assert (joined.importance_x == joined.importance_y).all()
+
+    # No credential in any event, log line, metadata, job environment or stored object.
+    from dagster._serdes import serialize_value
+
+    logged = "\n".join(serialize_value(entry) for run_record in instance.get_runs()
+                       for entry in instance.all_logs(run_record.run_id))
+    jobs = json.dumps([job["environment"] | job["hyper_parameters"] for job in standin.created])
+    stored = "\n".join(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
+                       for key in keys if key.endswith((".json", ".tsv", ".graphml")))
+    for secret in (ACCESS_KEY_ID, SECRET_KEY):
+        for where, text in (("events", logged), ("jobs", jobs), ("bucket", stored)):
+            assert secret not in text, f"{secret} in the {where}"
+    assert len(logged) > 10_000, "the events were read"
 
     first = standin.created[0]
     assert first["environment"]["GENIE_PIPES_TRANSPORT"] == "s3"

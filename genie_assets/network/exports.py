@@ -28,7 +28,10 @@ def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
         (network.select(F.col("regulator").alias("TF"), "target", "importance")
          .repartition(1)
          .sortWithinPartitions(F.col("importance").desc(), "TF", "target")
-         .write.option("sep", "\t").option("header", True).csv(str(folder)))
+         # RFC 4180 quoting (a quote in a name doubled, as pandas and csv read it), not
+         # Spark's default backslash escape.
+         .write.option("sep", "\t").option("header", True).option("escape", '"')
+         .csv(str(folder)))
         part = next(folder.glob("part-*.csv"))
         with atomic_path(output) as temporary:
             shutil.move(str(part), temporary)

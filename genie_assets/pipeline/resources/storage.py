@@ -169,6 +169,12 @@ class S3ArtifactStore(ArtifactStore):
             if item["Key"][len(key) + len(VERSIONS_SUFFIX) + 1:].split("/", 1)[0] not in keep:
                 client.delete_object(Bucket=self.bucket, Key=item["Key"])
 
+    def put_s3_object(self, client, bucket: str, key: str, destination: Path) -> Path:
+        """Copied inside S3 (multipart above 5 GB): the bytes never cross this machine, and
+        the object appears whole under its final key. The local copy follows on first read."""
+        client.copy({"Bucket": bucket, "Key": key}, self.bucket, self._key(destination))
+        return destination
+
     def _upload(self, client, path: Path, key: str) -> None:
         client.upload_file(str(path), self.bucket, key)
 
