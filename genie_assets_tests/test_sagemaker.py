@@ -203,7 +203,7 @@ def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, t
     message = failure_messages(result)
     assert "ended Failed" in message and "ShardMemoryError" in message
     assert "not retried: it would fail again" in message
-    assert not resources["store"].shard_file(SHARD_KEYS[1]).exists()
+    assert SHARD_KEYS[1] not in resources["store"].list_shards()
     # A certain failure is billed once: one training job, no retry.
     _, standin = moto_endpoint
     jobs = [job for job in standin.created if f"-{SHARD_KEYS[1]}-" in job["name"]]
@@ -211,7 +211,9 @@ def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, t
     # Fix the cause, backfill the partition: it completes.
     monkeypatch.delenv("GENIE_MEMORY_LIMIT_BYTES")
     assert run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[1]).success
-    assert resources["store"].shard_file(SHARD_KEYS[1]).is_file()
+    # In the bucket (copied there inside S3), with its report.
+    assert SHARD_KEYS[1] in resources["store"].list_shards()
+    assert resources["store"].shard_report(SHARD_KEYS[1])["runner"] == "sagemaker"
 
 
 def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):

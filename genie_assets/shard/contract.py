@@ -156,16 +156,16 @@ def combine_reports(reports: list[ShardReport]) -> ShardReport:
     return ShardReport(**{
         **reports[0],
         "host": ",".join(r["host"] for r in reports),
-           "n_targets": n_targets,
-           "n_edges": sum(r["n_edges"] for r in reports),
-           "cores": sum(r["cores"] for r in reports),
-           "compute_seconds": compute_seconds,
-           "started_at": min(r["started_at"] for r in reports),
-           "finished_at": max(r["finished_at"] for r in reports),
-           "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),
-           "total_seconds": max(r.get("total_seconds", r["compute_seconds"]) for r in reports),
-           "hosts": [HostFigures(host=r["host"], n_targets=r["n_targets"], cores=r["cores"],
-                                 compute_seconds=r["compute_seconds"]) for r in reports]})
+        "n_targets": n_targets,
+        "n_edges": sum(r["n_edges"] for r in reports),
+        "cores": sum(r["cores"] for r in reports),
+        "compute_seconds": compute_seconds,
+        "started_at": min(r["started_at"] for r in reports),
+        "finished_at": max(r["finished_at"] for r in reports),
+        "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),
+        "total_seconds": max(r.get("total_seconds", r["compute_seconds"]) for r in reports),
+        "hosts": [HostFigures(host=r["host"], n_targets=r["n_targets"], cores=r["cores"],
+                              compute_seconds=r["compute_seconds"]) for r in reports]})
 
 
 def with_runner_facts(report: ShardReport, **facts: Any) -> ShardReport:
