@@ -13,6 +13,8 @@
   toolkit's failure to install or import the code channel) fail the same way every time, so
   they are never retried, which on SageMaker would bill a job for a certain failure; the
   others (a killed process, a lost spot instance) are retried.
+- Spark's driver JVM ending mid-asset (killed, out of memory) is a `SparkDriverLostError`
+  naming the asset, in place of the socket error py4j gives; the run fails and is re-run whole.
 - Nothing is half-written whatever is raised: outputs go to a temporary name and are renamed.
 """
 
@@ -57,6 +59,15 @@ class StaleShardsError(ShardError):
 
 class ExportError(InputError):
     """A result cannot be written in the format asked for (a gene name it cannot hold)."""
+
+
+class SparkDriverLostError(RuntimeError):
+    """Spark's driver JVM ended while an asset was using it."""
+
+
+class PublishError(RuntimeError):
+    """A finished artifact could not be stored where it is read from (S3 stopped answering);
+    the previous version stays current."""
 
 
 class ShardMemoryError(MemoryError):

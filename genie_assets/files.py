@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -38,3 +39,14 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
             shutil.rmtree(temporary, ignore_errors=True)
         elif temporary.exists():
             temporary.unlink()
+
+
+TEMPORARY_NAME = re.compile(r"\.(?P<final>.+)\.tmp-[0-9a-f]{12}")
+
+
+def final_path(path: str | Path) -> Path:
+    """The output that a temporary path of `atomic_path` stands for (else `path` itself): what
+    a message should name."""
+    path = Path(path)
+    match = TEMPORARY_NAME.fullmatch(path.name)
+    return path.with_name(match.group("final")) if match else path

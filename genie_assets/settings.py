@@ -30,6 +30,7 @@ MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
 GRAPHFRAMES_PACKAGE_ENV = "GENIE_GRAPHFRAMES_PACKAGE"
 GRAPHFRAMES_JAR_ENV = "GENIE_GRAPHFRAMES_JAR"
 SPARK_MASTER_FORMS = "local[N], spark://host:port, k8s://https://host:port or yarn"
+SPARK_REMOTE = re.compile(r"sc://[^/\s:]+(:\d+)?/?(;[^\s]*)?")
 SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*"
                           r"|k8s://\S+|yarn")
 
@@ -59,11 +60,11 @@ def _json_object(env: Mapping[str, str], name: str) -> dict:
     return {str(key): str(item) for key, item in value.items()}
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    text = env.get(name, "false").strip().lower()
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    text = env.get(name, str(default)).strip().lower()
     if text not in ("true", "false", "1", "0", "yes", "no", ""):
         raise SettingsError(f"{name}={text!r} must be true or false")
-    return text in ("true", "1", "yes")
+    return text in ("true", "1", "yes") or (text == "" and default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +113,7 @@ class SparkSettings:
     conf: dict
     graphframes_package: Optional[str]
     graphframes_jar: Optional[str]
+    remote: Optional[str] = None  # a Spark Connect server, in place of a master
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "SparkSettings":
@@ -120,10 +122,17 @@ class SparkSettings:
         if not SPARK_MASTER.fullmatch(master):
             raise SettingsError(f"GENIE_SPARK_MASTER={master!r} is not a Spark master: "
                                 f"{SPARK_MASTER_FORMS}")
+        remote = env.get("GENIE_SPARK_REMOTE", "").strip() or None
+        if remote and not SPARK_REMOTE.fullmatch(remote):
+            raise SettingsError(f"GENIE_SPARK_REMOTE={remote!r} is not a Spark Connect URL: "
+                                "sc://host[:port] (15002 by default)")
+        if remote and env.get("GENIE_SPARK_MASTER", "").strip():
+            raise SettingsError(f"GENIE_SPARK_MASTER and GENIE_SPARK_REMOTE={remote!r} are both "
+                                "set: a Spark Connect server has its own master; set one")
         return cls(master=master, cores=cores,
                    conf=_json_object(env, "GENIE_SPARK_CONF"),
                    graphframes_package=env.get(GRAPHFRAMES_PACKAGE_ENV) or None,
-                   graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None)
+                   graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None, remote=remote)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +146,7 @@ class Settings:
     spark: SparkSettings
     genie3: Genie3Params
     price_table_path: Optional[str]
+    automation: bool  # the sensor rebuilding the network after the shards starts on
     aws: AwsSettings
 
     @classmethod
@@ -167,6 +177,7 @@ class Settings:
             spark=SparkSettings.from_environ(env),
             genie3=genie3,
             price_table_path=env.get("GENIE_PRICE_TABLE") or None,
+            automation=_flag(env, "GENIE_AUTOMATION", default=True),
             aws=AwsSettings.from_environ(env),
         )
 
@@ -223,3 +234,9 @@ def deployment() -> Settings:
 
 
 _DEPLOYMENT: Optional[Settings] = None
+
+
+def environment_for_child(**overrides: str) -> dict[str, str]:
+    """This process's environment with `overrides` on top, for a process it starts (the
+    daemon the backfill CLI starts runs without the network's automation, for one)."""
+    return {**os.environ, **overrides}

@@ -2,11 +2,12 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, RunsFilter
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -53,6 +54,15 @@ def test_cli_runs_one_shard_partition_into_the_shared_instance(tmp_path, monkeyp
     instance = DagsterInstance.get()
     assert instance.get_materialized_partitions(AssetKey("importance_shards")) == {
         "shard-0000", "shard-0001", "shard-0002", "shard-0003"}
+    # A real Dagster backfill (the UI's Backfills page), run by a daemon started for it.
+    backfill_id = re.search(r"Backfill (\S+): 3 shards submitted", backfill.stdout).group(1)
+    assert instance.get_backfill(backfill_id) is not None
+    runs = instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
+    assert sorted(run.tags["dagster/partition"] for run in runs) == [
+        "shard-0000", "shard-0001", "shard-0003"]
+    assert "No Dagster daemon is running: starting one" in backfill.stdout
+    assert re.search(r"3 of 3 shards done, 0 failed, [\d.e+-]+ targets/s", backfill.stdout), \
+        backfill.stdout
 
 
 def backfill(env, *arguments):

@@ -1,5 +1,6 @@
 """Failure made cheap: killed shards, missing or mismatched shards, repeats and races."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -302,3 +303,98 @@ def test_a_full_disk_during_the_merge_leaves_the_previous_edge_table(prepared, m
     monkeypatch.setattr(pq.ParquetWriter, "write_batch", write_batch)
     assert run(["edge_table"], resources, instance).success
     assert_same_edges(pd.read_parquet(resources["store"].path(*EDGE_TABLE)), expected_edges())
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found.extend(below)
+        todo.extend(below)
+    return found
+
+
+def spark_driver_below(pid: int) -> int | None:
+    """The Spark driver JVM a process started (not spark-class's short-lived launcher JVM)."""
+    for child in descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if (b"org.apache.spark.deploy.SparkSubmit" in command
+                and b"org.apache.spark.launcher.Main" not in command):
+            return child
+    return None
+
+
+def tree_digest(*folders: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+            for folder in folders for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_the_spark_jvm_killed_mid_network_job_leaves_the_previous_network(prepared, tmp_path):
+    resources, instance = prepared
+    for key in SHARD_KEYS:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    art = Path(resources["store"].root)
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "GENIE_ARTIFACTS_DIR": str(art),
+           "GENIE_N_TREES": str(N_TREES)}
+    (tmp_path / "home").mkdir()
+    network_job = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m",
+                   "genie_assets.definitions", "-j", "network_job"]
+    repo = Path(__file__).resolve().parents[1]
+    first = subprocess.run(network_job, cwd=repo, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    good_network = pd.read_parquet(art / "network" / "filtered_network.parquet")
+    before = tree_digest(art / "network", art / "exports")
+
+    # Kill the driver JVM once filtered_network has started and the JVM has been up a second.
+    job = subprocess.Popen(network_job, cwd=repo, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    output, killed = [], []
+
+    def kill_the_driver():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            driver = spark_driver_below(job.pid)
+            if driver:
+                time.sleep(1.0)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(driver, signal.SIGKILL)
+                    killed.append(driver)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_driver, daemon=True)
+    for line in job.stdout:
+        output.append(line)
+        if 'Started execution of step "filtered_network"' in line and not killer.is_alive():
+            killer.start()
+    job.wait(timeout=600)
+    killer.join(timeout=5)
+    text = "".join(output)
+    assert killed, "the driver JVM was never seen"
+    assert job.returncode != 0
+    assert "filtered_network: Spark's driver JVM ended mid-job" in text, text[-4000:]
+    assert "The stored filtered_network was not replaced" in text
+    assert tree_digest(art / "network", art / "exports") == before, "the previous network changed"
+    assert not [p for p in art.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
+
+    again = subprocess.run(network_job, cwd=repo, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rebuilt = pd.read_parquet(art / "network" / "filtered_network.parquet")
+    columns = ["regulator", "target"]
+    pd.testing.assert_frame_equal(rebuilt.sort_values(columns).reset_index(drop=True),
+                                  good_network.sort_values(columns).reset_index(drop=True))

@@ -1,6 +1,7 @@
 """Regulons of the toy network against its known regulator → target sets, and the GMT file."""
 
 import csv
+import re
 import shutil
 
 import pandas as pd
@@ -88,3 +89,13 @@ def test_a_gene_name_the_gmt_cannot_hold_is_refused_by_name(tmp_path):
     with pytest.raises(ExportError, match=r"'TF\\tA'"):
         write_gmt(regulon_edges(edges, rule), tmp_path / "r.gmt", rule)
     assert not list(tmp_path.iterdir()), "nothing half-written"
+
+
+def test_a_refused_export_names_the_file_the_user_would_have_got(tmp_path):
+    edges = pd.DataFrame({"regulator": ["TF\tA"], "target": ["G1"], "importance": [0.5]})
+    rule = RegulonRule(min_targets=1)
+    store = ArtifactStore(root=str(tmp_path))
+    with pytest.raises(ExportError, match=rf"^{re.escape(str(tmp_path))}/exports/r\.gmt: "):
+        with store.writing("exports", "r.gmt") as temporary:
+            write_gmt(regulon_edges(edges, rule), temporary, rule)
+    assert not list((tmp_path / "exports").iterdir()), "nothing half-written"

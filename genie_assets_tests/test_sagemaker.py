@@ -2,9 +2,11 @@
 
 import io
 import json
+import shutil
 import socket
 import tarfile
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pandas as pd
@@ -43,14 +45,38 @@ BUCKET = "genie-test"
 ROLE = "arn:aws:iam::123456789012:role/genie-sagemaker"
 
 
+class MotoOnLoopback:
+    """A moto server on a free loopback port, which a test may stop and start again there
+    (moto's state lives in this process, so it outlasts a stop)."""
+
+    def __init__(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.server = None
+
+    def start(self):
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
 @pytest.fixture
-def moto_endpoint(monkeypatch, tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+def moto_server():
+    server = MotoOnLoopback()
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server, monkeypatch, tmp_path):
+    endpoint = moto_server.endpoint
     # moto's backends live in the process and outlast a server: start each test from nothing.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
@@ -66,8 +92,7 @@ def moto_endpoint(monkeypatch, tmp_path):
     assert role["Role"]["Arn"] == ROLE
     standin = SageMakerContainerStandIn(endpoint, tmp_path / "containers")
     standin.install(monkeypatch)
-    yield endpoint, standin
-    server.stop()
+    return endpoint, standin
 
 
 def aws_resources(root, **runner):
@@ -330,3 +355,70 @@ def test_a_folder_on_s3_is_replaced_whole_or_not_at_all(moto_endpoint, tmp_path,
         Bucket=BUCKET, Prefix="atomic/network/table.parquet.versions/")["Contents"]]
     versions = {key.split(".versions/")[1].split("/")[0] for key in keys}
     assert len(versions) == 2, "the current and the previous version; the rest cleaned up"
+
+
+def bucket_objects(prefix: str) -> dict[str, tuple[str, float]]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: (o["ETag"], o["LastModified"].timestamp()) for o in listed}
+
+
+def test_s3_stopping_mid_merge_leaves_the_previous_edge_table(moto_endpoint, moto_server,
+                                                              tmp_path, monkeypatch):
+    """The moto server itself is stopped: once while the merge fetches the shards on a fresh
+    machine, once as the merged table goes up. Each time the run fails saying so, the bucket
+    and the local copy keep the previous table, and with S3 back a re-run gives the same."""
+    from genie_assets.pipeline.assets.network import EDGE_TABLE
+
+    resources = local_resources(tmp_path / "store", n_trees=N_TREES, n_jobs=1)
+    store = S3ArtifactStore(root=str(tmp_path / "store"), bucket=BUCKET, prefix="merge")
+    resources["store"] = store
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    for key in SHARD_KEYS:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    assert run(["edge_table"], resources, instance).success
+    table = store.path(*EDGE_TABLE)
+    good = pd.read_parquet(table)
+    in_bucket = bucket_objects("merge/")
+    local = (table.stat().st_mtime_ns, table.read_bytes())
+
+    def stopping_s3(method, after_calls):
+        calls = []
+        original = getattr(S3ArtifactStore, method)
+
+        def stops_then_calls(self, *args, **kwargs):
+            calls.append(args)
+            if len(calls) == after_calls:
+                moto_server.stop()
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(S3ArtifactStore, method, stops_then_calls)
+        return original
+
+    def fails_and_keeps_the_previous_table(expected):
+        result = run(["edge_table"], resources, instance)
+        assert not result.success
+        message = failure_messages(result)
+        assert expected in message and "Could not connect to the endpoint URL" in message, \
+            message
+        moto_server.start()
+        assert bucket_objects("merge/") == in_bucket, "the bucket changed"
+        assert not [p for p in Path(store.root).rglob("*") if ".tmp-" in p.name]
+
+    # A fresh machine: no local shards, S3 stops after the first is fetched.
+    shutil.rmtree(store.path("shards"))
+    original = stopping_s3("_download", after_calls=2)
+    fails_and_keeps_the_previous_table("Could not connect")
+    monkeypatch.setattr(S3ArtifactStore, "_download", original)
+    assert (table.stat().st_mtime_ns, table.read_bytes()) == local
+
+    # S3 stops as the merged table is uploaded.
+    original = stopping_s3("_upload", after_calls=1)
+    fails_and_keeps_the_previous_table(
+        "s3://genie-test/merge/edges/edge_table.parquet: could not be stored")
+    monkeypatch.setattr(S3ArtifactStore, "_upload", original)
+    assert (table.stat().st_mtime_ns, table.read_bytes()) == local, "the local copy changed"
+
+    assert run(["edge_table"], resources, instance).success
+    pd.testing.assert_frame_equal(pd.read_parquet(store.local_copy(*EDGE_TABLE)), good)
+

@@ -77,6 +77,8 @@ def test_an_unknown_environment_is_refused_naming_the_choices(tmp_path):
     ("GENIE_METHOD", "GBT", "method must be one of"),
     ("GENIE_SPARK_MASTER", "spark:/host", "GENIE_SPARK_MASTER='spark:/host' is not a Spark master"),
     ("GENIE_SPARK_CONF", '["spark.executor.memory"]', "GENIE_SPARK_CONF must be a JSON object"),
+    ("GENIE_SPARK_REMOTE", "http://host:15002", "GENIE_SPARK_REMOTE='http://host:15002' is not "
+     "a Spark Connect URL"),
 ])
 def test_a_value_that_cannot_be_used_names_its_variable(variable, value, message):
     with pytest.raises(SettingsError, match=message.replace("[", r"\[")):
@@ -115,3 +117,17 @@ def test_the_spark_master_chooses_what_local_mode_settings_stay(master, expected
     config = spark_config(Settings.from_environ(env).spark)
     assert {key: config.get(key) for key in expected} == expected
     assert config["spark.executor.memory"] == "16g", "the profile goes on top"
+
+
+def test_spark_connect_takes_the_place_of_a_master():
+    from genie_assets.pipeline.resources import spark_config
+
+    with pytest.raises(SettingsError, match="GENIE_SPARK_MASTER and GENIE_SPARK_REMOTE"):
+        Settings.from_environ({"GENIE_SPARK_MASTER": "yarn",
+                               "GENIE_SPARK_REMOTE": "sc://spark-connect:15002"})
+    config = spark_config(Settings.from_environ({
+        "GENIE_SPARK_REMOTE": "sc://spark-connect:15002",
+        "GENIE_SPARK_CONF": '{"spark.sql.shuffle.partitions": "400"}'}).spark)
+    # The server owns its JVM: no master, driver or jar settings from the client.
+    assert config == {"spark.remote": "sc://spark-connect:15002", "spark.app.name": "genie-assets",
+                      "spark.sql.shuffle.partitions": "400"}

@@ -122,3 +122,72 @@ def test_the_spark_assets_on_a_standalone_cluster_give_the_local_tables(
         metadata = event.asset_materialization.metadata
         assert metadata["spark_master"].value == standalone_cluster
         assert metadata["spark_executors"].value == N_WORKERS, name
+
+
+SPARK_SUBMIT = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+
+
+@pytest.fixture(scope="module")
+def spark_connect_server(tmp_path_factory):
+    """sc://127.0.0.1:PORT: pyspark's own Spark Connect server (its jar ships with pyspark),
+    running in local mode; stopped afterwards."""
+    require_java()
+    root = tmp_path_factory.mktemp("spark-connect")
+    port = free_port()
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    log = open(root / "server.log", "wb")
+    server = subprocess.Popen(
+        [str(SPARK_SUBMIT), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+         "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
+         "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+         "--conf", "spark.ui.enabled=false"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail("the Spark Connect server did not come up:\n"
+                            + (root / "server.log").read_text(errors="replace")[-3000:])
+            time.sleep(1)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def test_the_spark_assets_through_spark_connect_give_the_local_tables(
+        spark_connect_server, toy_run, tmp_path):
+    """No JVM on the client: the assets' Spark work runs in the Connect server."""
+    local_store, _, _ = toy_run
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(local_store.root, artifacts)
+    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
+        shutil.rmtree(artifacts.joinpath(*parts), ignore_errors=True)
+        artifacts.joinpath(*parts).unlink(missing_ok=True)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(artifacts),
+           "GENIE_SPARK_REMOTE": spark_connect_server,
+           # A client that tried to start a JVM of its own would fail: no Spark there.
+           "SPARK_HOME": str(tmp_path / "no-spark-here")}
+    done = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
+         "--select", ",".join(SPARK_ASSETS)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
+        pd.testing.assert_frame_equal(sorted_table(artifacts.joinpath(*parts)),
+                                      sorted_table(local_store.path(*parts)),
+                                      check_exact=False, rtol=1e-9)
+    instance = DagsterInstance.from_config(str(home))
+    for name in SPARK_ASSETS:
+        metadata = instance.get_latest_materialization_event(
+            AssetKey(name)).asset_materialization.metadata
+        assert metadata["spark_remote"].value == spark_connect_server, name
+        assert metadata["spark_master"].value == "local[2]", "the server's own master"

@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from genie_assets.errors import ExportError
-from genie_assets.files import atomic_path
+from genie_assets.files import atomic_path, final_path
 from genie_assets.inputs.expression import UNWRITABLE_NAME
 
 SIF_INTERACTION = "regulates"
@@ -46,9 +46,9 @@ def refuse_unwritable_names(edges: pd.DataFrame, what: str, output: Path) -> Non
         bad = names[names.str.contains(UNWRITABLE_NAME, regex=True)]
         if len(bad):
             raise ExportError(
-                f"{output}: cannot write gene {bad.iloc[0]!r} ({len(bad)} such names) to "
-                f"{what}: a tab, line break or control character in a name would break the "
-                "format; rename those genes in the expression matrix")
+                f"{final_path(output)}: cannot write gene {bad.iloc[0]!r} ({len(bad)} such "
+                f"names) to {what}: a tab, line break or control character in a name would "
+                "break the format; rename those genes in the expression matrix")
 
 
 def write_sif(network: pd.DataFrame, output: Path) -> None:

@@ -44,7 +44,7 @@ from genie_assets.pipeline.assets.network import (
     gene_degrees,
 )
 from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
-from genie_assets.pipeline.resources import ArtifactStore, SparkResource
+from genie_assets.pipeline.resources import ArtifactStore, SparkResource, driver_loss_explained
 
 GENE_MODULES = ("network", "gene_modules.parquet")
 GENE_MODULES_LABEL_PROPAGATION = ("network", "gene_modules_label_propagation.parquet")
@@ -93,18 +93,19 @@ def gene_modules(context: AssetExecutionContext, config: ModuleConfig, store: Ar
         "path": MetadataValue.path(store.location(*GENE_MODULES)),
     }
     engines = [LEIDEN]
-    # No JVM is started where no jar is configured: GraphFrames cannot be there.
-    if spark.may_have_graphframes() and graphframes_available(spark.spark_session):
-        propagated = label_propagation_modules(
-            spark.spark_session.read.parquet(store.spark_path(*FILTERED_NETWORK)))
-        with store.writing(*GENE_MODULES_LABEL_PROPAGATION) as temporary:
-            propagated.to_parquet(temporary, index=False)
-        engines.append(GRAPHFRAMES_LABEL_PROPAGATION)
-        metadata["n_modules_label_propagation"] = int(propagated.module.nunique())
-        metadata["label_propagation_path"] = MetadataValue.path(
-            store.location(*GENE_MODULES_LABEL_PROPAGATION))
-    else:
-        context.log.info("GraphFrames jar not configured: label propagation skipped")
+    with driver_loss_explained("gene_modules"):
+        # No JVM is started where no jar is configured: GraphFrames cannot be there.
+        if spark.may_have_graphframes() and graphframes_available(spark.spark_session):
+            propagated = label_propagation_modules(
+                spark.spark_session.read.parquet(store.spark_path(*FILTERED_NETWORK)))
+            with store.writing(*GENE_MODULES_LABEL_PROPAGATION) as temporary:
+                propagated.to_parquet(temporary, index=False)
+            engines.append(GRAPHFRAMES_LABEL_PROPAGATION)
+            metadata["n_modules_label_propagation"] = int(propagated.module.nunique())
+            metadata["label_propagation_path"] = MetadataValue.path(
+                store.location(*GENE_MODULES_LABEL_PROPAGATION))
+        else:
+            context.log.info("GraphFrames jar not configured: label propagation skipped")
     metadata["engines"] = ", ".join(engines)
     return MaterializeResult(metadata=metadata)
 
@@ -125,12 +126,10 @@ def regulons(context: AssetExecutionContext, config: RegulonConfig, store: Artif
     edges = regulon_edges(read_network(store), rule)
     with store.writing(*REGULONS) as temporary:
         edges.to_parquet(temporary, index=False)
-    gmt = store.path(*REGULONS_GMT)
-    n_regulons = write_gmt(edges, gmt, rule)
-    store.publish(gmt)
-    adjacencies = store.path(*REGULON_ADJACENCIES)
-    write_adjacencies(edges, adjacencies)
-    store.publish(adjacencies)
+    with store.writing(*REGULONS_GMT) as temporary:
+        n_regulons = write_gmt(edges, temporary, rule)
+    with store.writing(*REGULON_ADJACENCIES) as temporary:
+        write_adjacencies(edges, temporary)
     sizes = edges.groupby("regulator").size().sort_values(ascending=False, kind="mergesort")
     largest = sizes.head(10).rename("targets").reset_index()
     return MaterializeResult(metadata={
@@ -193,11 +192,10 @@ def network_exports(context: AssetExecutionContext, store: ArtifactStore) -> Mat
     """The filtered network for Cytoscape and Gephi: SIF, and GraphML with typed attributes."""
     network = read_network(store)
     genes = read_genes(store)
-    sif, graphml = store.path(*SIF), store.path(*GRAPHML)
-    write_sif(network, sif)
-    store.publish(sif)
-    write_graphml(network, genes, graphml)
-    store.publish(graphml)
+    with store.writing(*SIF) as temporary:
+        write_sif(network, temporary)
+    with store.writing(*GRAPHML) as temporary:
+        write_graphml(network, genes, temporary)
     return MaterializeResult(metadata={
         "n_edges": len(network),
         "n_genes": len(genes),

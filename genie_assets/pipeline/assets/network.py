@@ -30,7 +30,7 @@ from genie_assets.pipeline.resources import (
     ArtifactStore,
     Genie3Settings,
     SparkResource,
-    where_spark_runs,
+    driver_loss_explained,
 )
 
 EDGE_TABLE = ("edges", "edge_table.parquet")
@@ -91,28 +91,28 @@ def filtered_network(
     spark: SparkResource,
 ) -> MaterializeResult:
     """The network: the edge table filtered on Spark (top-k per target, threshold, top-N)."""
-    session = spark.spark_session
-    rule = NetworkFilter(config.top_k_per_target, config.top_n, config.min_importance,
-                         config.regulators_only)
-    edges = session.read.parquet(store.spark_path(*EDGE_TABLE))
-    network = filter_network(edges, rule).cache()
-    with store.writing(*FILTERED_NETWORK) as temporary:
-        network.write.parquet(str(temporary))
-    adjacency = store.path(*ADJACENCY_TSV)
-    write_adjacency_tsv(network, adjacency)
-    store.publish(adjacency)
-    stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
-    n_edges = int(stats["count(target)"])
-    network.unpersist()
-    return MaterializeResult(metadata={
-        "n_edges": n_edges,
-        "n_edges_in_edge_table": int(edges.count()),
-        "min_importance_kept": float(stats["min(importance)"] or 0.0),
-        "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
-        "path": MetadataValue.path(store.location(*FILTERED_NETWORK)),
-        "adjacency_tsv": MetadataValue.path(store.location(*ADJACENCY_TSV)),
-        **where_spark_runs(session),
-    })
+    with driver_loss_explained("filtered_network"):
+        session = spark.spark_session
+        rule = NetworkFilter(config.top_k_per_target, config.top_n, config.min_importance,
+                             config.regulators_only)
+        edges = session.read.parquet(store.spark_path(*EDGE_TABLE))
+        network = filter_network(edges, rule).cache()
+        with store.writing(*FILTERED_NETWORK) as temporary:
+            network.write.parquet(str(temporary))
+        with store.writing(*ADJACENCY_TSV) as temporary:
+            write_adjacency_tsv(network, temporary)
+        stats = network.agg({"importance": "min", "target": "count"}).collect()[0]
+        n_edges = int(stats["count(target)"])
+        network.unpersist()
+        return MaterializeResult(metadata={
+            "n_edges": n_edges,
+            "n_edges_in_edge_table": int(edges.count()),
+            "min_importance_kept": float(stats["min(importance)"] or 0.0),
+            "rule": MetadataValue.json({k: v for k, v in vars(config).items()}),
+            "path": MetadataValue.path(store.location(*FILTERED_NETWORK)),
+            "adjacency_tsv": MetadataValue.path(store.location(*ADJACENCY_TSV)),
+            **spark.where_it_runs(),
+        })
 
 
 @asset(group_name="network", deps=[filtered_network], kinds={"spark", "graphframes"},
@@ -121,41 +121,42 @@ def gene_degrees(
     context: AssetExecutionContext, store: ArtifactStore, spark: SparkResource
 ) -> MaterializeResult:
     """In-, out- and importance-weighted degrees of every gene of the network."""
-    session = spark.spark_session
-    engine = GRAPHFRAMES if graphframes_available(session) else SPARK_SQL
-    if engine == SPARK_SQL:
-        context.log.info("GraphFrames jar not configured: degrees computed with Spark SQL")
-    network = session.read.parquet(store.spark_path(*FILTERED_NETWORK))
-    degrees = compute_gene_degrees(network, engine)
-    if engine == GRAPHFRAMES:
-        structure = pagerank_and_components(network, str(store.path("spark-checkpoints")))
-        degrees = degrees.join(structure, "gene", "left")
-    with store.writing(*GENE_DEGREES) as temporary:
-        degrees.write.parquet(str(temporary))
-    # One row per gene (tens of thousands at most): small enough to summarise on the driver.
-    table = pd.read_parquet(store.path(*GENE_DEGREES))
-    picture = store.path(*DEGREE_PICTURE)
-    with store.writing(*DEGREE_PICTURE) as temporary:
-        temporary.write_bytes(degree_distribution_png(table))
-    metadata = {
-        "engine": engine,
-        "n_genes": len(table),
-        "max_out_degree": int(table.out_degree.max()) if len(table) else 0,
-        "max_in_degree": int(table.in_degree.max()) if len(table) else 0,
-        "mean_out_degree_of_regulators": float(table.out_degree[table.out_degree > 0].mean())
-        if (table.out_degree > 0).any() else 0.0,
-        "degree_distribution": MetadataValue.md(
-            markdown_image(picture.read_bytes(), "degree distribution (log-log)")),
-        "degree_distribution_png": MetadataValue.path(store.location(*DEGREE_PICTURE)),
-        "path": MetadataValue.path(store.location(*GENE_DEGREES)),
-        **where_spark_runs(session),
-    }
-    if engine == GRAPHFRAMES:
-        metadata["n_components"] = int(table.component.nunique())
-        metadata["top_pagerank_gene"] = str(table.sort_values("pagerank").gene.iloc[-1])
-    else:
-        metadata["pagerank_and_components"] = "skipped: needs the GraphFrames jar"
-    return MaterializeResult(metadata=metadata)
+    with driver_loss_explained("gene_degrees"):
+        session = spark.spark_session
+        engine = GRAPHFRAMES if graphframes_available(session) else SPARK_SQL
+        if engine == SPARK_SQL:
+            context.log.info("GraphFrames jar not configured: degrees computed with Spark SQL")
+        network = session.read.parquet(store.spark_path(*FILTERED_NETWORK))
+        degrees = compute_gene_degrees(network, engine)
+        if engine == GRAPHFRAMES:
+            structure = pagerank_and_components(network, str(store.path("spark-checkpoints")))
+            degrees = degrees.join(structure, "gene", "left")
+        with store.writing(*GENE_DEGREES) as temporary:
+            degrees.write.parquet(str(temporary))
+        # One row per gene (tens of thousands at most): small enough to summarise on the driver.
+        table = pd.read_parquet(store.path(*GENE_DEGREES))
+        picture = store.path(*DEGREE_PICTURE)
+        with store.writing(*DEGREE_PICTURE) as temporary:
+            temporary.write_bytes(degree_distribution_png(table))
+        metadata = {
+            "engine": engine,
+            "n_genes": len(table),
+            "max_out_degree": int(table.out_degree.max()) if len(table) else 0,
+            "max_in_degree": int(table.in_degree.max()) if len(table) else 0,
+            "mean_out_degree_of_regulators": float(table.out_degree[table.out_degree > 0].mean())
+            if (table.out_degree > 0).any() else 0.0,
+            "degree_distribution": MetadataValue.md(
+                markdown_image(picture.read_bytes(), "degree distribution (log-log)")),
+            "degree_distribution_png": MetadataValue.path(store.location(*DEGREE_PICTURE)),
+            "path": MetadataValue.path(store.location(*GENE_DEGREES)),
+            **spark.where_it_runs(),
+        }
+        if engine == GRAPHFRAMES:
+            metadata["n_components"] = int(table.component.nunique())
+            metadata["top_pagerank_gene"] = str(table.sort_values("pagerank").gene.iloc[-1])
+        else:
+            metadata["pagerank_and_components"] = "skipped: needs the GraphFrames jar"
+        return MaterializeResult(metadata=metadata)
 
 
 class HubConfig(Config):
@@ -171,22 +172,25 @@ def hub_genes(
     spark: SparkResource,
 ) -> MaterializeResult:
     """The top regulators by out-degree in the network: its hub genes."""
-    session = spark.spark_session
-    degrees = session.read.parquet(store.spark_path(*GENE_DEGREES))
-    hubs: pd.DataFrame = compute_hub_genes(degrees, config.n_hubs).toPandas()
-    with store.writing(*HUB_GENES) as temporary:
-        hubs.to_parquet(temporary, index=False)
-    with store.writing(*HUB_GENES_TSV) as temporary:
-        hubs.to_csv(temporary, sep="\t", index=False)
-    picture = store.path(*HUB_PICTURE)
-    with store.writing(*HUB_PICTURE) as temporary:
-        temporary.write_bytes(hub_bar_png(hubs))
-    return MaterializeResult(metadata={
-        "n_hubs": len(hubs),
-        "top_hub": hubs["gene"].iloc[0] if len(hubs) else "",
-        "top_hub_out_degree": int(hubs["out_degree"].iloc[0]) if len(hubs) else 0,
-        "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
-        "hub_chart": MetadataValue.md(markdown_image(picture.read_bytes(), "hub genes")),
-        "path": MetadataValue.path(store.location(*HUB_GENES)),
-        **where_spark_runs(session),
-    })
+    with driver_loss_explained("hub_genes"):
+        session = spark.spark_session
+        degrees = session.read.parquet(store.spark_path(*GENE_DEGREES))
+        hubs: pd.DataFrame = compute_hub_genes(degrees, config.n_hubs).toPandas()
+        # Spark Connect puts its query metrics in attrs, which to_parquet cannot store.
+        hubs.attrs.clear()
+        with store.writing(*HUB_GENES) as temporary:
+            hubs.to_parquet(temporary, index=False)
+        with store.writing(*HUB_GENES_TSV) as temporary:
+            hubs.to_csv(temporary, sep="\t", index=False)
+        picture = store.path(*HUB_PICTURE)
+        with store.writing(*HUB_PICTURE) as temporary:
+            temporary.write_bytes(hub_bar_png(hubs))
+        return MaterializeResult(metadata={
+            "n_hubs": len(hubs),
+            "top_hub": hubs["gene"].iloc[0] if len(hubs) else "",
+            "top_hub_out_degree": int(hubs["out_degree"].iloc[0]) if len(hubs) else 0,
+            "hubs": MetadataValue.md(hubs.to_markdown(index=False)),
+            "hub_chart": MetadataValue.md(markdown_image(picture.read_bytes(), "hub genes")),
+            "path": MetadataValue.path(store.location(*HUB_GENES)),
+            **spark.where_it_runs(),
+        })

@@ -5,6 +5,7 @@ from genie_assets.pipeline.resources.sagemaker_runner import SageMakerShardRunne
 from genie_assets.pipeline.resources.shard_runner import LocalShardRunner, ShardRunner
 from genie_assets.pipeline.resources.spark import (
     SparkResource,
+    driver_loss_explained,
     local_spark_config,
     require_java,
     spark_config,
@@ -20,6 +21,7 @@ __all__ = [
     "SageMakerShardRunner",
     "ShardRunner",
     "SparkResource",
+    "driver_loss_explained",
     "local_spark_config",
     "require_java",
     "spark_config",

@@ -1,17 +1,20 @@
-"""The Spark session: local mode by default or a cluster's master (GENIE_SPARK_MASTER), with
-GraphFrames' jar resolved from configuration."""
+"""The Spark session: local mode by default, a cluster's master (GENIE_SPARK_MASTER) or a Spark
+Connect server (GENIE_SPARK_REMOTE), with GraphFrames' jar resolved from configuration."""
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-from typing import Any, Optional
+import traceback
+from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
 from dagster_pyspark import LazyPySparkResource
 
 from genie_assets import settings
+from genie_assets.errors import SparkDriverLostError
 from genie_assets.settings import SparkSettings
 
 MIN_JAVA = 17
@@ -108,6 +111,9 @@ LOCAL_ONLY = ("spark.driver.bindAddress", "spark.driver.host", "spark.sql.shuffl
 def spark_config(spark: SparkSettings, driver_memory: str = "4g") -> dict[str, Any]:
     """The deployment's settings: local mode sized by GENIE_SPARK_CORES, or its master, then
     GENIE_SPARK_CONF on top."""
+    if spark.remote:
+        # The server owns the JVM, its master and its jars; only session settings go with us.
+        return {"spark.remote": spark.remote, "spark.app.name": "genie-assets", **spark.conf}
     config = local_spark_config(cores=spark.cores, driver_memory=driver_memory,
                                 graphframes=(spark.graphframes_package, spark.graphframes_jar))
     config["spark.master"] = spark.master
@@ -125,9 +131,18 @@ def spark_config(spark: SparkSettings, driver_memory: str = "4g") -> dict[str, A
     return config
 
 
-def where_spark_runs(session) -> dict[str, Any]:
-    """The session's master and how many executors it had, for an asset's metadata."""
+def is_spark_connect(session) -> bool:
+    """Whether `session` is a Spark Connect client's (no JVM here, no SparkContext)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def where_spark_runs(session, remote: Optional[str] = None) -> dict[str, Any]:
+    """The session's master and how many executors it had (for a Spark Connect session,
+    the server `remote` and its master), for an asset's metadata."""
     master = session.conf.get("spark.master")
+    if is_spark_connect(session):
+        # The executors are the server's business: a Connect client cannot list them.
+        return {"spark_remote": remote or "sc://", "spark_master": master}
     if master.startswith("local"):
         return {"spark_master": master, "spark_executors": 1}
     # The driver is listed too.
@@ -140,12 +155,43 @@ class SparkResource(LazyPySparkResource):
     release first, with a clear message."""
 
     def _init_session(self) -> None:
-        require_java()
-        require_matching_graphframes(self.spark_config or {})
+        if not (self.spark_config or {}).get("spark.remote"):  # a Connect client has no JVM
+            require_java()
+            require_matching_graphframes(self.spark_config or {})
         super()._init_session()
+
+    def where_it_runs(self) -> dict[str, Any]:
+        """`where_spark_runs` of this resource's session."""
+        return where_spark_runs(self.spark_session, (self.spark_config or {}).get("spark.remote"))
 
     def may_have_graphframes(self) -> bool:
         """Whether this session loads any extra jar, GraphFrames' perhaps (asked without
         starting Spark: without one, GraphFrames cannot be there)."""
         config = self.spark_config or {}
         return any(config.get(key) for key in ("spark.jars", "spark.jars.packages"))
+
+
+def _driver_lost(error: BaseException) -> bool:
+    """Whether `error` is py4j finding Spark's driver JVM gone: a socket error raised inside
+    py4j, or the JVM exiting while the session started."""
+    if getattr(error, "getCondition", lambda: None)() == "JAVA_GATEWAY_EXITED":
+        return True
+    if type(error).__name__ == "Py4JNetworkError":
+        return True
+    return isinstance(error, ConnectionError) and any(
+        "py4j" in frame.filename for frame in traceback.extract_tb(error.__traceback__))
+
+
+@contextlib.contextmanager
+def driver_loss_explained(asset: str) -> Iterator[None]:
+    """Run an asset's Spark work; if the driver JVM dies meanwhile, say so in place of py4j's
+    `Connection refused`, which names neither Spark nor the asset."""
+    try:
+        yield
+    except Exception as error:
+        if not _driver_lost(error):
+            raise
+        raise SparkDriverLostError(
+            f"{asset}: Spark's driver JVM ended mid-job ({type(error).__name__}: {error}). It "
+            f"was killed, or ran out of memory (raise spark.driver.memory in GENIE_SPARK_CONF). "
+            f"The stored {asset} was not replaced; run the job again.") from error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 import uuid
@@ -20,6 +21,7 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from genie_assets.errors import PublishError
 from genie_assets.files import atomic_path
 
 
@@ -31,14 +33,25 @@ class ArtifactStore(ConfigurableResource):
     def path(self, *parts: str) -> Path:
         return Path(self.root).resolve().joinpath(*parts)
 
+    def writing(self, *parts: str) -> contextlib.AbstractContextManager[Path]:
+        """A temporary path for the artifact at `parts`, which becomes the artifact only if the
+        block completes (see `writing_at`)."""
+        return self.writing_at(self.path(*parts))
+
     @contextlib.contextmanager
-    def writing(self, *parts: str) -> Iterator[Path]:
-        """A temporary path for the artifact at `parts`: renamed into place, then published,
-        only if the block completes."""
-        final = self.path(*parts)
+    def writing_at(self, final: Path) -> Iterator[Path]:
+        """A temporary path beside `final`: published, then renamed into place, only if the
+        block completes. Publishing first means a failed upload leaves the previous version
+        current both in the bucket and in the local copy."""
         with atomic_path(final) as temporary:
             yield temporary
-        self.publish(final)
+            try:
+                self.publish(temporary, final)
+            except Exception as error:
+                raise PublishError(
+                    f"{self.location_of(final)}: could not be stored ({type(error).__name__}: "
+                    f"{error}); the previous version is still the current one") from error
+        self.mark_current(final)
 
     def local_copy(self, *parts: str) -> Path:
         """A local path holding the current artifact at `parts` (in S3 mode, downloaded where
@@ -49,12 +62,20 @@ class ArtifactStore(ConfigurableResource):
         """Where Spark reads the artifact at `parts`."""
         return str(self.local_copy(*parts))
 
-    def publish(self, path: Path) -> None:
-        """Make a finished local artifact the current one (locally, it already is)."""
+    def publish(self, content: Path, final: Path) -> None:
+        """Make `content` (a finished file or folder) the artifact at `final` wherever it is
+        read from other machines (locally, the rename that follows does it)."""
+
+    def mark_current(self, final: Path) -> None:
+        """Note that the local copy at `final` is the current version (nothing to note here)."""
 
     def location(self, *parts: str) -> str:
         """Where a user finds the artifact (shown in metadata)."""
         return str(self.path(*parts))
+
+    def location_of(self, final: Path) -> str:
+        """Where the artifact at the local path `final` is stored (asking nothing of S3)."""
+        return str(final)
 
     def expression_dir(self) -> Path:
         return self.local_copy("expression")
@@ -89,25 +110,20 @@ class ArtifactStore(ConfigurableResource):
 
     def put_file(self, source: Path, destination: Path) -> Path:
         """Copy a finished file into the store under its final name, atomically."""
-        with atomic_path(destination) as temporary:
+        with self.writing_at(destination) as temporary:
             shutil.copyfile(source, temporary)
-        self.publish(destination)
         return destination
 
     def put_text(self, destination: Path, text: str) -> Path:
-        with atomic_path(destination) as temporary:
+        with self.writing_at(destination) as temporary:
             temporary.write_text(text)
-        self.publish(destination)
         return destination
 
     def put_s3_object(self, client, bucket: str, key: str, destination: Path) -> Path:
         """An object of S3 into the store under its final name (here: downloaded)."""
-        with atomic_path(destination) as temporary:
+        with self.writing_at(destination) as temporary:
             client.download_file(bucket, key, str(temporary))
-        self.publish(destination)
         return destination
-
-
 
 
 # A folder artifact (Spark's part files, the expression folder) lives in S3 as versions,
@@ -137,6 +153,9 @@ class S3ArtifactStore(ArtifactStore):
         relative = path.relative_to(Path(self.root).resolve()).as_posix()
         return f"{self.prefix.strip('/')}/{relative}"
 
+    def location_of(self, final: Path) -> str:
+        return f"s3://{self.bucket}/{self._key(final)}"
+
     def location(self, *parts: str) -> str:
         key = self._key(self.path(*parts))
         folder = self._current_folder(self.s3.get_client(), key)
@@ -148,17 +167,17 @@ class S3ArtifactStore(ArtifactStore):
             return f"s3a://{self.bucket}/{self._current_folder(self.s3.get_client(), key) or key}"
         return super().spark_path(*parts)
 
-    def publish(self, path: Path) -> None:
+    def publish(self, content: Path, final: Path) -> None:
         client = self.s3.get_client()
-        key = self._key(path)
-        if not path.is_dir():
-            self._upload(client, path, key)
+        key = self._key(final)
+        if not content.is_dir():
+            self._upload(client, content, key)
             return
         version = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-        files = [f for f in sorted(path.rglob("*")) if f.is_file()]
+        files = [f for f in sorted(content.rglob("*")) if f.is_file()]
         for file in files:
             self._upload(client, file, f"{key}{VERSIONS_SUFFIX}/{version}/"
-                                       f"{file.relative_to(path).as_posix()}")
+                                       f"{file.relative_to(content).as_posix()}")
         previous = self._pointer(client, key)
         client.put_object(Bucket=self.bucket, Key=key + POINTER_SUFFIX,
                           Body=json.dumps({"version": version, "files": len(files)}).encode())
@@ -168,6 +187,14 @@ class S3ArtifactStore(ArtifactStore):
         for item in self._list(client, f"{key}{VERSIONS_SUFFIX}/"):
             if item["Key"][len(key) + len(VERSIONS_SUFFIX) + 1:].split("/", 1)[0] not in keep:
                 client.delete_object(Bucket=self.bucket, Key=item["Key"])
+
+    def mark_current(self, final: Path) -> None:
+        # Written before its upload, the local copy would look older than the object and be
+        # downloaded again by the next reader (an edge table of gigabytes).
+        now = time.time()
+        for file in [final] if final.is_file() else final.rglob("*"):
+            if file.is_file():
+                os.utime(file, (now, now))
 
     def put_s3_object(self, client, bucket: str, key: str, destination: Path) -> Path:
         """Copied inside S3 (multipart above 5 GB): the bytes never cross this machine, and
