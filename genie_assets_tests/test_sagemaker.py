@@ -14,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from genie_assets.engine import genie3
+from genie_assets.errors import PublishError
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.pipeline.resources import S3ArtifactStore, SageMakerShardRunner
 from genie_assets.pipeline.resources.sagemaker_runner import (
@@ -343,7 +344,8 @@ def test_a_folder_on_s3_is_replaced_whole_or_not_at_all(moto_endpoint, tmp_path,
         upload(store, client, path, key)
 
     monkeypatch.setattr(S3ArtifactStore, "_upload", unreachable_after_one)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(PublishError, match=r"table\.parquet: could not be stored .*S3 stopped "
+                       "answering.*the previous version is still the current one"):
         write(["part-0", "part-2"], "v2")
     monkeypatch.setattr(S3ArtifactStore, "_upload", upload)
     assert seen() == {"part-0": "v1", "part-1": "v1"}, "the old version, whole"
