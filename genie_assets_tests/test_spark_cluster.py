@@ -88,15 +88,38 @@ def sorted_table(path: Path) -> pd.DataFrame:
     return table.sort_values(list(table.columns[:2])).reset_index(drop=True)
 
 
-def test_the_spark_assets_on_a_standalone_cluster_give_the_local_tables(
-        standalone_cluster, toy_run, tmp_path):
-    local_store, local_metadata, _ = toy_run
-    assert local_metadata["filtered_network"]["spark_master"].value.startswith("local")
-    artifacts = tmp_path / "artifacts"
+def without_the_spark_tables(local_store, artifacts: Path) -> Path:
+    """A copy of the local run's artifacts for the Spark assets to rebuild."""
     shutil.copytree(local_store.root, artifacts)
     for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
         shutil.rmtree(artifacts.joinpath(*parts), ignore_errors=True)
         artifacts.joinpath(*parts).unlink(missing_ok=True)
+    return artifacts
+
+
+def spark_assets_through_the_cli(env: dict, artifacts: Path, local_store) -> dict:
+    """Materialise the Spark assets with `dagster asset materialize` in `env`, check they give
+    the local run's tables, and return each asset's metadata."""
+    done = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
+         "--select", ",".join(SPARK_ASSETS)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    # Weighted degrees to 1e-9: a sum's order follows the partitions.
+    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
+        pd.testing.assert_frame_equal(sorted_table(artifacts.joinpath(*parts)),
+                                      sorted_table(local_store.path(*parts)),
+                                      check_exact=False, rtol=1e-9)
+    instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    return {name: instance.get_latest_materialization_event(
+        AssetKey(name)).asset_materialization.metadata for name in SPARK_ASSETS}
+
+
+def test_the_spark_assets_on_a_standalone_cluster_give_the_local_tables(
+        standalone_cluster, toy_run, tmp_path):
+    local_store, local_metadata, _ = toy_run
+    assert local_metadata["filtered_network"]["spark_master"].value.startswith("local")
+    artifacts = without_the_spark_tables(local_store, tmp_path / "artifacts")
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(artifacts),
@@ -106,20 +129,7 @@ def test_the_spark_assets_on_a_standalone_cluster_give_the_local_tables(
                "spark.executor.memory": "512m", "spark.executor.cores": "1",
                "spark.cores.max": str(N_WORKERS),
                "spark.scheduler.minRegisteredResourcesRatio": "1.0"})}
-    done = subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
-         "--select", ",".join(SPARK_ASSETS)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-4000:]
-
-    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
-        pd.testing.assert_frame_equal(sorted_table(artifacts.joinpath(*parts)),
-                                      sorted_table(local_store.path(*parts)),
-                                      check_exact=False, rtol=1e-9)
-    instance = DagsterInstance.from_config(str(home))
-    for name in SPARK_ASSETS:
-        event = instance.get_latest_materialization_event(AssetKey(name))
-        metadata = event.asset_materialization.metadata
+    for name, metadata in spark_assets_through_the_cli(env, artifacts, local_store).items():
         assert metadata["spark_master"].value == standalone_cluster
         assert metadata["spark_executors"].value == N_WORKERS, name
 
@@ -165,29 +175,13 @@ def test_the_spark_assets_through_spark_connect_give_the_local_tables(
         spark_connect_server, toy_run, tmp_path):
     """No JVM on the client: the assets' Spark work runs in the Connect server."""
     local_store, _, _ = toy_run
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(local_store.root, artifacts)
-    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
-        shutil.rmtree(artifacts.joinpath(*parts), ignore_errors=True)
-        artifacts.joinpath(*parts).unlink(missing_ok=True)
+    artifacts = without_the_spark_tables(local_store, tmp_path / "artifacts")
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(artifacts),
            "GENIE_SPARK_REMOTE": spark_connect_server,
            # A client that tried to start a JVM of its own would fail: no Spark there.
            "SPARK_HOME": str(tmp_path / "no-spark-here")}
-    done = subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
-         "--select", ",".join(SPARK_ASSETS)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-4000:]
-    for parts in (FILTERED_NETWORK, GENE_DEGREES, HUB_GENES):
-        pd.testing.assert_frame_equal(sorted_table(artifacts.joinpath(*parts)),
-                                      sorted_table(local_store.path(*parts)),
-                                      check_exact=False, rtol=1e-9)
-    instance = DagsterInstance.from_config(str(home))
-    for name in SPARK_ASSETS:
-        metadata = instance.get_latest_materialization_event(
-            AssetKey(name)).asset_materialization.metadata
+    for name, metadata in spark_assets_through_the_cli(env, artifacts, local_store).items():
         assert metadata["spark_remote"].value == spark_connect_server, name
         assert metadata["spark_master"].value == "local[2]", "the server's own master"
