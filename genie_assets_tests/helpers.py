@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,13 @@ requires_chromium = pytest.mark.skipif(
     CHROMIUM is None and os.environ.get("CI") != "true",
     reason="Chromium not installed (apt-get install chromium); CI installs it",
 )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def local_resources(root: Path, n_trees: int = 300, n_jobs: int = 2) -> dict:

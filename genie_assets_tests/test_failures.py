@@ -213,17 +213,21 @@ def test_a_killed_shard_is_retried_but_a_memory_refusal_is_not():
     assert not names_a_deterministic_failure("shard-0001 failed: process exited with -9")
 
 
-def process_group(pgid: int) -> list[int]:
-    members = []
+def process_table() -> dict[int, tuple[int, int]]:
+    """Every process: pid → (parent pid, process group), from /proc/PID/stat."""
+    table = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == pgid:
-                members.append(int(entry.name))
-    return members
+            table[int(entry.name)] = int(fields[1]), int(fields[2])
+    return table
+
+
+def process_group(pgid: int) -> list[int]:
+    return [pid for pid, (_, group) in process_table().items() if group == pgid]
 
 
 def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_path):
@@ -308,13 +312,8 @@ def test_a_full_disk_during_the_merge_leaves_the_previous_edge_table(prepared, m
 def descendants(pid: int) -> list[int]:
     """Every process below `pid`."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+    for child, (parent, _) in process_table().items():
+        children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:
         below = children.get(todo.pop(), [])

@@ -20,18 +20,13 @@ from dagster import AssetKey, DagsterInstance
 
 from genie_assets.pipeline.assets.network import FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
 from genie_assets.pipeline.resources import require_java
+from genie_assets_tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 N_WORKERS = 2
 SPARK_ASSETS = ("filtered_network", "gene_degrees", "hub_genes")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def alive_workers(web_port: int) -> int:

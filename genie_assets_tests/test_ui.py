@@ -6,7 +6,6 @@ Chromium with Playwright (no browser download). Screenshots go to test-output/ui
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,17 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from genie_assets.pipeline.partitions import shard_partitions
-from genie_assets_tests.helpers import CHROMIUM, CHROMIUM_FLAGS, DOWNSTREAM, requires_chromium
+from genie_assets_tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    DOWNSTREAM,
+    free_port,
+    requires_chromium,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "test-output" / "ui"
 pytestmark = requires_chromium
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 1.0, instance=None):

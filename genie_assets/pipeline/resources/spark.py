@@ -131,18 +131,13 @@ def spark_config(spark: SparkSettings, driver_memory: str = "4g") -> dict[str, A
     return config
 
 
-def is_spark_connect(session) -> bool:
-    """Whether `session` is a Spark Connect client's (no JVM here, no SparkContext)."""
-    return type(session).__module__.startswith("pyspark.sql.connect")
-
-
 def where_spark_runs(session, remote: Optional[str] = None) -> dict[str, Any]:
-    """The session's master and how many executors it had (for a Spark Connect session,
-    the server `remote` and its master), for an asset's metadata."""
+    """The session's master and how many executors it had (for a session of the Spark
+    Connect server `remote`, the server and its master), for an asset's metadata."""
     master = session.conf.get("spark.master")
-    if is_spark_connect(session):
+    if remote:
         # The executors are the server's business: a Connect client cannot list them.
-        return {"spark_remote": remote or "sc://", "spark_master": master}
+        return {"spark_remote": remote, "spark_master": master}
     if master.startswith("local"):
         return {"spark_master": master, "spark_executors": 1}
     # The driver is listed too.
@@ -155,14 +150,19 @@ class SparkResource(LazyPySparkResource):
     release first, with a clear message."""
 
     def _init_session(self) -> None:
-        if not (self.spark_config or {}).get("spark.remote"):  # a Connect client has no JVM
+        if not self.remote:  # a Connect client has no JVM
             require_java()
             require_matching_graphframes(self.spark_config or {})
         super()._init_session()
 
+    @property
+    def remote(self) -> Optional[str]:
+        """The Spark Connect server the session talks to, if it is one's."""
+        return (self.spark_config or {}).get("spark.remote")
+
     def where_it_runs(self) -> dict[str, Any]:
         """`where_spark_runs` of this resource's session."""
-        return where_spark_runs(self.spark_session, (self.spark_config or {}).get("spark.remote"))
+        return where_spark_runs(self.spark_session, self.remote)
 
     def may_have_graphframes(self) -> bool:
         """Whether this session loads any extra jar, GraphFrames' perhaps (asked without
