@@ -5,9 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
-# numba's cache sees edits to a compiled function's own file only, not to the helpers it
-# inlines from the engine's other modules: key the cache by all of them.
-export NUMBA_CACHE_DIR := $(CURDIR)/.genie/numba-cache/$(shell cat genie_assets/engine/*.py | cksum | cut -d' ' -f1)
 
 .PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench clean java
 
@@ -25,8 +22,11 @@ java:
 	  echo "Install it (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or set JAVA_HOME."; \
 	  exit 1; }
 
+# The engine compiled once, here, for this CPU (a few minutes the first time after an engine
+# change, a second after), into the package's own cache, where every later process finds it.
 setup: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p $(GENIE_ARTIFACTS_DIR)
+	$(BIN)/python -m genie_assets.engine.compile_cache
 
 # The instance's settings (telemetry off, ...) from deploy/dagster.yaml.
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml

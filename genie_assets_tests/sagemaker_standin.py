@@ -16,7 +16,6 @@ import functools
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -97,13 +96,11 @@ class SageMakerContainerStandIn:
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
         # What the training toolkit does with sagemaker_submit_directory and sagemaker_program:
-        # unpack the code where every job finds it (/opt/ml/code in a real container). Here
-        # that is one folder for the session's jobs: numba keys its cache by the source's
-        # path, so each job would otherwise compile the engine afresh (a real container does,
-        # with an empty cache).
+        # unpack the code (/opt/ml/code in a real container), here into the job's own folder.
+        # Like a fresh container, it has no compiled engine but what the code channel ships.
         tarball = Path(job.hyper_parameters["sagemaker_submit_directory"].replace(
             "/opt/ml/input/data/code", str(channels["code"])))
-        code = unpacked_code(tarball)
+        code = unpacked_code(tarball, root / "code")
         refused = self.refused_requirements(job, code)
         if refused:
             job.failure_reason = refused
@@ -121,7 +118,8 @@ class SageMakerContainerStandIn:
             model, output = host_root / "model", host_root / "output"
             model.mkdir(parents=True)
             env = {
-                **os.environ, **environment,
+                **{k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")},
+                **environment,
                 "PYTHONPATH": str(code), "PYTHONUNBUFFERED": "1",
                 "SM_INPUT_DIR": str(root / "input"), "SM_INPUT_CONFIG_DIR": str(config),
                 "SM_MODEL_DIR": str(model), "SM_OUTPUT_DIR": str(output),
@@ -204,14 +202,9 @@ def resolve_requirements(python_version: str, requirements: str) -> subprocess.C
             capture_output=True, text=True, timeout=600)
 
 
-def unpacked_code(tarball: Path) -> Path:
-    """The code channel's tarball unpacked at one path for every job of the session, as a
-    container has /opt/ml/code (the tarball's files carry fixed times, so the engine's files,
-    the same in every job, keep numba's cache valid)."""
-    code = Path(tempfile.gettempdir()) / f"genie-standin-code-{os.getpid()}"
-    unpacking = Path(tempfile.mkdtemp(dir=code.parent, prefix=f".{code.name}-"))
+def unpacked_code(tarball: Path, code: Path) -> Path:
+    """The code channel's tarball unpacked into `code`."""
+    code.mkdir(parents=True)
     with tarfile.open(tarball) as archive:
-        archive.extractall(unpacking, filter="data")
-    shutil.rmtree(code, ignore_errors=True)
-    unpacking.rename(code)
+        archive.extractall(code, filter="data")
     return code

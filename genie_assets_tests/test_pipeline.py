@@ -146,6 +146,10 @@ def test_benchmark_report_adds_up_the_shards(toy_run):
     assert report["estimated_cost_usd"].value == 0.0
     assert 0.0 < report["parallel_efficiency"].value <= 1.0
     assert "projection: 49,000 targets" in report["report"].value
+    compiled = sum(metadata[key]["compile_seconds"].value
+                   for key in shard_partitions.get_partition_keys())
+    assert report["total_compile_seconds"].value == pytest.approx(compiled, rel=1e-6)
+    assert "compiling the engine, all shards" in report["report"].value
 
 
 def test_the_network_follows_the_last_shard_and_not_before(tmp_path):

@@ -18,7 +18,8 @@ from genie_assets_tests.conftest import REPO
 def test_a_task_round_trips_through_hyperparameters():
     task = ShardTask(partition_key="shard-0003", n_shards=8,
                      params=Genie3Params(method="ET", n_trees=250, max_features=7, seed=11))
-    sent = task.on_runner(n_jobs=4, output_s3_uri="s3://bucket/jobs/x/hosts")
+    sent = task.on_runner(n_jobs=4, output_s3_uri="s3://bucket/jobs/x/hosts",
+                          engine_cache_s3_uri="s3://bucket/engine-cache")
     hyperparameters = sent.to_hyperparameters()
     assert all(isinstance(value, str) for value in hyperparameters.values())
     assert hyperparameters["shard_index"] == "3"
@@ -41,15 +42,16 @@ def test_hyperparameters_that_do_not_make_a_task_are_refused():
 
 def test_the_reports_of_a_jobs_hosts_combine_into_the_shards():
     hosts = [{"host": "algo-1", "n_targets": 10, "n_edges": 90, "cores": 4,
-              "compute_seconds": 5.0, "started_at": 100.0, "finished_at": 106.0,
+              "compute_seconds": 5.0, "compile_seconds": 0.4, "started_at": 100.0, "finished_at": 106.0,
               "seconds_per_target": 0.5, "total_seconds": 6.0, "input_fingerprint": "f"},
              {"host": "algo-2", "n_targets": 9, "n_edges": 81, "cores": 4,
-              "compute_seconds": 7.0, "started_at": 101.0, "finished_at": 109.0,
+              "compute_seconds": 7.0, "compile_seconds": 95.0, "started_at": 101.0, "finished_at": 109.0,
               "seconds_per_target": 0.78, "total_seconds": 8.0, "input_fingerprint": "f"}]
     shard = combine_reports(hosts)
     assert (shard["host"], shard["n_targets"], shard["n_edges"], shard["cores"]) == \
         ("algo-1,algo-2", 19, 171, 8)
     assert shard["compute_seconds"] == 7.0  # the slowest host's
+    assert shard["compile_seconds"] == 95.0  # likewise
     assert (shard["started_at"], shard["finished_at"]) == (100.0, 109.0)
     assert [h["host"] for h in shard["hosts"]] == ["algo-1", "algo-2"]
     assert output_name("shard-0000", "algo-2", 2) == "shard-0000.algo-2"

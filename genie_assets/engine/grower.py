@@ -15,6 +15,8 @@ from collections import namedtuple
 import numpy as np
 from numba import literally, njit
 
+# Before any @njit(cache=True) below: it tells numba where the engine is cached.
+from genie_assets.engine import compile_cache
 from genie_assets.engine.packing import fixed_point
 from genie_assets.engine.partitioning import partition_by_rank, partition_by_value
 from genie_assets.engine.prefetching import (
@@ -106,7 +108,10 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
     if extra_trees and not few_levels and ranked.values.shape[0] == 0:
         raise ParameterError("extra-trees on many-valued regulators needs their values: "
                           "rank them with keep_values=True")
-    return _importances(*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower)
+    args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower)
+    # Compiled (or loaded) apart from the call, so that the time it takes is known.
+    compile_cache.compile_ahead(_importances, args)
+    return _importances(*args)
 
 
 @njit(nogil=True, cache=True)

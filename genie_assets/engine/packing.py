@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# Before any @njit(cache=True) below: it tells numba where the engine is cached.
+import genie_assets.engine.compile_cache  # noqa: F401
+
 
 @njit(inline="always")
 def unpack(packed, shift):

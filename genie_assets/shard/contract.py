@@ -55,14 +55,20 @@ class ShardTask:
     params: Genie3Params
     n_jobs: int = -1  # cores: -1 for all the machine has
     output_s3_uri: Optional[str] = None  # where each host uploads its output (SageMaker)
+    # Where jobs share the engine compiled for SageMaker's CPUs, for images the code channel's
+    # cache does not fit (SageMaker)
+    engine_cache_s3_uri: Optional[str] = None
 
     @property
     def shard_index(self) -> int:
         return shard_index(self.partition_key)
 
-    def on_runner(self, *, n_jobs: int, output_s3_uri: Optional[str] = None) -> "ShardTask":
-        """The task as a runner sends it: its cores and, on SageMaker, the output prefix."""
-        return dataclasses.replace(self, n_jobs=n_jobs, output_s3_uri=output_s3_uri)
+    def on_runner(self, *, n_jobs: int, output_s3_uri: Optional[str] = None,
+                  engine_cache_s3_uri: Optional[str] = None) -> "ShardTask":
+        """The task as a runner sends it: its cores and, on SageMaker, the output prefix and
+        the shared engine cache."""
+        return dataclasses.replace(self, n_jobs=n_jobs, output_s3_uri=output_s3_uri,
+                                   engine_cache_s3_uri=engine_cache_s3_uri)
 
     def to_hyperparameters(self) -> dict[str, str]:
         values = {
@@ -72,8 +78,9 @@ class ShardTask:
             "n_jobs": str(self.n_jobs),
             **{name: str(value) for name, value in self.params.as_dict().items()},
         }
-        if self.output_s3_uri:
-            values["output_s3_uri"] = self.output_s3_uri
+        for name in ("output_s3_uri", "engine_cache_s3_uri"):
+            if getattr(self, name):
+                values[name] = getattr(self, name)
         return values
 
     @classmethod
@@ -87,6 +94,7 @@ class ShardTask:
             task = cls(partition_key=partition_key, n_shards=int(ours.pop("n_shards")),
                        n_jobs=int(ours.pop("n_jobs", "-1")),
                        output_s3_uri=ours.pop("output_s3_uri", None),
+                       engine_cache_s3_uri=ours.pop("engine_cache_s3_uri", None),
                        params=Genie3Params.from_dict(ours))
         except KeyError as missing:
             raise ShardError(f"the shard's hyperparameters have no {missing}") from None
@@ -117,6 +125,7 @@ class ShardReport(TypedDict, total=False):
     cores: int
     estimated_peak_mib: float
     compute_seconds: float  # the engine's time; a combined shard's is its slowest host's
+    compile_seconds: float  # before that, compiling or loading the engine; the slowest host's
     started_at: float  # Unix time
     finished_at: float
     seconds_per_target: float
@@ -141,8 +150,8 @@ class ShardReport(TypedDict, total=False):
 
 
 # The figures of a whole shard, which replace its first host's own once hosts are combined.
-SHARD_TOTALS = ("host", "n_targets", "n_edges", "cores", "compute_seconds", "started_at",
-                "finished_at", "seconds_per_target")
+SHARD_TOTALS = ("host", "n_targets", "n_edges", "cores", "compute_seconds", "compile_seconds",
+                "started_at", "finished_at", "seconds_per_target")
 
 
 def combine_reports(reports: list[ShardReport]) -> ShardReport:
@@ -160,6 +169,7 @@ def combine_reports(reports: list[ShardReport]) -> ShardReport:
         "n_edges": sum(r["n_edges"] for r in reports),
         "cores": sum(r["cores"] for r in reports),
         "compute_seconds": compute_seconds,
+        "compile_seconds": max(r.get("compile_seconds", 0.0) for r in reports),
         "started_at": min(r["started_at"] for r in reports),
         "finished_at": max(r["finished_at"] for r in reports),
         "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),

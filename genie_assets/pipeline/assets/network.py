@@ -66,6 +66,8 @@ def edge_table(context: AssetExecutionContext, store: ArtifactStore, genie3: Gen
         "importance_mean": summary.importance_mean,
         "shard_compute_seconds_total": round(sum(seconds), 3),
         "shard_compute_seconds_max": round(max(seconds), 3),
+        "shard_compile_seconds_total": round(
+            sum(r.get("compile_seconds", 0.0) for r in summary.shard_reports), 3),
         "input_fingerprint": summary.input_fingerprint,
         "genie3_parameters": MetadataValue.json(summary.params),
         "merge_seconds": round(time.perf_counter() - started, 3),

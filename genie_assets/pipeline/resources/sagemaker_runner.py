@@ -19,6 +19,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Optional
 
@@ -59,8 +60,9 @@ CODE_CHANNEL_PARTS = ("__init__.py", "errors.py", "files.py", "settings.py", "en
 # What the prebuilt image must add to run the shard program (the toolkit installs it from the
 # code channel's requirements.txt). NumPy stays 1.x: the image's pandas and scikit-learn are
 # built on it.
-CONTAINER_REQUIREMENTS = ["numba>=0.60", "numpy<2", "dagster-pipes==1.13.27", "pyarrow>=14",
-                          "boto3"]
+# numba is this machine's own release: the shipped engine cache is valid for that one only.
+CONTAINER_REQUIREMENTS = [f"numba=={version('numba')}", "numpy<2", "dagster-pipes==1.13.27",
+                          "pyarrow>=14", "boto3"]
 # The prebuilt scikit-learn training images' Python, as their published Dockerfiles set it
 # (PYTHON_VERSION). dagster-pipes 1.13 needs 3.10 or newer.
 SKLEARN_IMAGE_PYTHON = {"1.2-1": "3.9", "1.4-2": "3.10"}
@@ -84,9 +86,10 @@ def job_name(partition_key: str, run_id: str, attempt: int) -> str:
     return name[:MAX_JOB_NAME].rstrip("-")
 
 
-def source_tarball(with_requirements: bool = True) -> bytes:
-    """The shard program's layers of genie_assets (`CODE_CHANNEL_PARTS`), an entry point and
-    (for an image that lacks them) requirements.txt, as sourcedir.tar.gz.
+def source_tarball(with_requirements: bool = True, engine_cache: Optional[Path] = None) -> bytes:
+    """The shard program's layers of genie_assets (`CODE_CHANNEL_PARTS`), an entry point,
+    (for an image that lacks them) requirements.txt and, if given, the engine compiled for any
+    SageMaker instance (compile_cache.portable_cache), as sourcedir.tar.gz.
 
     Built deterministically (fixed mtimes, sorted names) so its hash names its S3 key and an
     unchanged code base is uploaded once.
@@ -103,6 +106,12 @@ def source_tarball(with_requirements: bool = True) -> bytes:
                 [PACKAGE_ROOT / part]
             for path in paths:
                 add(str(Path("genie_assets") / path.relative_to(PACKAGE_ROOT)), path.read_bytes())
+        if engine_cache is not None:
+            from genie_assets.engine.compile_cache import SHIPPED_FOLDER, shipped_files
+
+            for path in shipped_files(engine_cache):
+                add(str(Path("genie_assets", SHIPPED_FOLDER, path.relative_to(engine_cache))),
+                    path.read_bytes())
         add(ENTRY_POINT, ENTRY_SCRIPT)
         if with_requirements:
             add("requirements.txt", "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
@@ -161,6 +170,10 @@ class SageMakerShardRunner(ShardRunner):
         "scikit-learn image, which installs them from the code channel.")
     sklearn_image_version: str = Field(default=DEFAULT_SKLEARN_IMAGE, description=(
         f"Version of the prebuilt image, one of {sorted(SKLEARN_IMAGE_PYTHON)}"))
+    ship_engine_cache: bool = Field(default=True, description=(
+        "Ship the engine compiled for x86-64-v3 in the code channel, so that a job whose "
+        "Python, numba and NumPy match this machine's starts computing at once instead of "
+        "compiling for 1-2 minutes; built once per engine version (a few minutes)."))
     instance_type: str = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, description=(
         "Hosts per job; the shard's targets are split across them (SM_HOSTS), each host "
@@ -191,7 +204,12 @@ class SageMakerShardRunner(ShardRunner):
         for path in sorted(store.expression_dir().iterdir()):
             if path.is_file():
                 s3.upload_file(str(path), self.bucket, f"{expression_prefix}/{path.name}")
-        tarball = source_tarball(with_requirements=not self.image_uri)
+        engine_cache = None
+        if self.ship_engine_cache:
+            from genie_assets.engine.compile_cache import portable_cache
+
+            engine_cache = portable_cache()
+        tarball = source_tarball(with_requirements=not self.image_uri, engine_cache=engine_cache)
         code_prefix = self._key("code", hashlib.sha256(tarball).hexdigest()[:16])
         s3.put_object(Bucket=self.bucket, Key=f"{code_prefix}/sourcedir.tar.gz", Body=tarball)
         return (f"s3://{self.bucket}/{expression_prefix}/", f"s3://{self.bucket}/{code_prefix}/")
@@ -228,7 +246,9 @@ class SageMakerShardRunner(ShardRunner):
             message_reader=message_reader,
         ) as pipes_session:
             hyperparameters = {
-                **task.on_runner(n_jobs=-1, output_s3_uri=f"s3://{self.bucket}/{host_outputs}")
+                **task.on_runner(
+                    n_jobs=-1, output_s3_uri=f"s3://{self.bucket}/{host_outputs}",
+                    engine_cache_s3_uri=f"s3://{self.bucket}/{self._key('engine-cache')}")
                 .to_hyperparameters(),
                 "sagemaker_program": ENTRY_POINT,
                 "sagemaker_submit_directory": "/opt/ml/input/data/code/sourcedir.tar.gz",

@@ -1,0 +1,315 @@
+"""Where the engine's compiled code is kept, and compiling it before it is needed.
+
+numba compiles the grower on its first call in a process, one to two minutes per type of ranks,
+and keeps the result on disk. Its own cache locators do not fit this engine: they key a
+function by its own file, so an edit to a helper inlined from another module leaves a stale
+cache, and by its folder's absolute path, so a copy of the code elsewhere (a SageMaker
+container) finds nothing. `EngineCacheLocator` files every compiled engine function under one
+folder named by the numba version and a hash of all the engine's sources, wherever they lie:
+
+    $NUMBA_CACHE_DIR/genie-assets/...       where NUMBA_CACHE_DIR is set
+    genie_assets/engine/__pycache__/...     else, where the package's folder is writable
+    ~/.cache/genie-assets/...               else
+
+numba also keys compiled code by the CPU it was compiled for (name and features), so a cache
+is used only on a machine that compiles for the same target. `PORTABLE_TARGET` is one that
+every x86-64 instance family SageMaker trains on has (x86-64-v3: AVX2, FMA, BMI2); a cache
+built for it is shipped with the code channel (`portable_cache`, `use_shipped_cache`).
+
+`compile_ahead` compiles (or loads) the grower for a dataset's types before the first tree, and
+`compile_seconds()` is the process's total time spent so, which the shard program reports
+apart from computing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import numba
+from numba.core import caching
+from numba.core.caching import _CacheLocator
+from numba.misc.appdirs import AppDirs
+
+# numba 0.61 made its cache implementation's class public.
+CacheImpl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+
+ENGINE_DIR = Path(__file__).resolve().parent
+# LLVM's name for the x86-64-v3 level, and its own features only (not the host's).
+PORTABLE_TARGET = {"NUMBA_CPU_NAME": "x86-64-v3", "NUMBA_CPU_FEATURES": ""}
+PORTABLE_FLAGS = ("avx2", "fma", "bmi2", "movbe", "f16c")
+MANIFEST = "manifest.json"
+SHIPPED_FOLDER = "engine_cache"
+
+
+def engine_source_hash() -> str:
+    """Hash of every module of the engine but this one (which holds no compiled code): any
+    edit compiles everything afresh."""
+    digest = hashlib.sha256()
+    for path in sorted(ENGINE_DIR.glob("*.py")):
+        if path.name == Path(__file__).name:
+            continue
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """The folder that holds the engine's caches (see the module's docstring)."""
+    if numba.config.CACHE_DIR:  # numba's NUMBA_CACHE_DIR, as numba read it
+        return Path(numba.config.CACHE_DIR) / "genie-assets"
+    in_tree = ENGINE_DIR / "__pycache__" / "compiled"
+    if _writable(in_tree):
+        return in_tree
+    return Path(AppDirs(appname="genie-assets", appauthor=False).user_cache_dir) / "compiled"
+
+
+def cache_dir() -> Path:
+    """This engine version's cache under cache_root()."""
+    return cache_root() / f"numba-{numba.__version__}-{engine_source_hash()}"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+class EngineCacheLocator(_CacheLocator):
+    """numba's cache locator for the engine's functions; None (numba's own) for any other."""
+
+    def __init__(self, py_func, folder: Path, stamp: str):
+        self._lineno = py_func.__code__.co_firstlineno
+        self._folder = folder
+        self._stamp = stamp
+
+    def get_cache_path(self):
+        return str(self._folder)
+
+    def get_source_stamp(self):
+        return self._stamp
+
+    def get_disambiguator(self):
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if Path(py_file).resolve().parent != ENGINE_DIR:
+            return None
+        self = cls(py_func, cache_dir(), engine_source_hash())
+        try:
+            self.ensure_cache_path()
+        except OSError:
+            return None
+        return self
+
+
+if EngineCacheLocator not in CacheImpl._locator_classes:
+    CacheImpl._locator_classes.insert(0, EngineCacheLocator)
+
+
+_compiling = threading.Lock()
+_compile_seconds = 0.0
+
+
+def compile_ahead(dispatcher, args: tuple) -> None:
+    """Compiles, or loads from the cache, `dispatcher` for the types of `args`, timing it.
+
+    Threads that arrive while one compiles wait for it; only the compiling thread's time counts.
+    """
+    global _compile_seconds
+    signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+    if signature in dispatcher.overloads:
+        return
+    with _compiling:
+        if signature in dispatcher.overloads:
+            return
+        started = time.perf_counter()
+        dispatcher.compile(signature)
+        _compile_seconds += time.perf_counter() - started
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent compiling or loading the engine's compiled code."""
+    return _compile_seconds
+
+
+def compile_for_common_shapes(large: bool = False) -> list[str]:
+    """Compiles the grower for the rank types of up to 65,536 samples (uint8 and uint16 ranks)
+    and, with `large`, of more samples too (whose sample numbers take 32 bits); returns what
+    it compiled, e.g. 'uint8 ranks of 20 samples'."""
+    import numpy as np
+
+    from genie_assets.engine.grower import GENERAL, _importances
+    from genie_assets.engine.ranking import rank_regulators
+
+    rng = np.random.default_rng(0)
+    # (samples, decimals the values are rounded to: fewer distinct values, narrower ranks)
+    shapes = [(20, None), (300, None)]
+    if large:
+        shapes += [(70_000, 0), (70_000, 2), (70_000, None)]
+    done = []
+    for n_samples, decimals in shapes:
+        values = rng.normal(size=(2, n_samples))
+        if decimals is not None:
+            values = np.round(values, decimals)
+        ranked = rank_regulators(values)
+        inputs = np.arange(2, dtype=np.int64)
+        compile_ahead(_importances, (*ranked, inputs, values[0].copy(), 1, 1, False, 1, GENERAL))
+        done.append(f"{ranked.ranks.dtype} ranks of {n_samples} samples")
+    return done
+
+
+def host_has_portable_target() -> bool:
+    """Whether this CPU runs code compiled for PORTABLE_TARGET (Linux x86-64 only)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return all(flag in flags for flag in PORTABLE_FLAGS)
+
+
+def runtime_facts() -> dict:
+    """What a cache is valid for: Python, numba and the engine's sources (the CPU target is the
+    shipped cache's own, PORTABLE_TARGET)."""
+    import numpy
+
+    return {"python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+            "numba": numba.__version__, "numpy": numpy.__version__.split(".")[0],
+            "engine": engine_source_hash(),
+            "cpu": PORTABLE_TARGET["NUMBA_CPU_NAME"]}
+
+
+def use_shipped_cache(folder: Path, log=print) -> bool:
+    """Points this process at a cache shipped in `folder` (portable_cache's) when it fits
+    this Python, numba and CPU; says why not and leaves numba to compile otherwise.
+
+    Must run before the engine's compiled modules are imported: numba chooses the CPU target
+    once, when the first compiled function is declared.
+    """
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        log("engine cache: none shipped; compiling the engine for this machine (1-2 min)")
+        return False
+    shipped = json.loads(manifest_path.read_text())
+    here = runtime_facts()
+    differences = [f"{key} {shipped.get(key)} here {value}" for key, value in here.items()
+                   if key != "cpu" and shipped.get(key) != value]
+    if not host_has_portable_target():
+        differences.append(f"this CPU lacks {PORTABLE_TARGET['NUMBA_CPU_NAME']}")
+    if differences:
+        log("engine cache: the shipped one does not fit (" + "; ".join(differences) +
+            "); compiling the engine for this machine (1-2 min)")
+        return False
+    from numba.core.registry import cpu_target
+
+    if "_toplevel_target_context" in vars(cpu_target):
+        raise RuntimeError("use_shipped_cache must run before numba sets up its CPU target")
+    _compile_for_portable_target(folder)
+    log(f"engine cache: using the shipped one (numba {here['numba']}, "
+        f"{PORTABLE_TARGET['NUMBA_CPU_NAME']})")
+    return True
+
+
+def portable_cache(folder: Optional[Path] = None) -> Path:
+    """The engine compiled for PORTABLE_TARGET, with a manifest of what it fits, for shipping
+    (use_shipped_cache); in `folder`, by default cache_root()/portable. Compiled in a child
+    process the first time for an engine version (minutes), once: other processes wait."""
+    import fcntl
+    import subprocess
+
+    folder = folder or cache_root() / "portable"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _fits(folder) and len(shipped_files(folder)) > 1:
+            return folder
+        (folder / MANIFEST).unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "genie_assets.engine.compile_cache",
+                        "--portable", str(folder)], check=True, stdout=subprocess.DEVNULL)
+        write_manifest(folder)
+    return folder
+
+
+def _fits(folder: Path) -> bool:
+    path = folder / MANIFEST
+    return path.is_file() and json.loads(path.read_text()) == runtime_facts()
+
+
+def shipped_files(folder: Path) -> list[Path]:
+    """The files of portable_cache's folder that belong to this engine version."""
+    version = Path("genie-assets") / cache_dir().name
+    return [folder / MANIFEST] + sorted((folder / version).glob("*.nb[ic]"))
+
+
+def shipped_cache_folder() -> Path:
+    """Where a code channel carries the portable cache: beside the engine, in the package."""
+    return ENGINE_DIR.parent / SHIPPED_FOLDER
+
+
+def shared_cache_name() -> str:
+    """A name for the portable cache that says what it fits, for a store shared by jobs."""
+    facts = runtime_facts()
+    return (f"engine-{facts['engine']}-py{facts['python']}-numba{facts['numba']}-"
+            f"numpy{facts['numpy']}-{facts['cpu']}")
+
+
+def compile_portable_into(folder: Path, log=print) -> bool:
+    """Has this process compile the engine for PORTABLE_TARGET into `folder`, so that what it
+    compiles can be shared (then write_manifest); False where the CPU cannot run it. Must run
+    before the engine's compiled modules are imported, as use_shipped_cache."""
+    if not host_has_portable_target():
+        log(f"engine cache: this CPU lacks {PORTABLE_TARGET['NUMBA_CPU_NAME']}; compiling the "
+            "engine for this machine only (1-2 min)")
+        return False
+    from numba.core.registry import cpu_target
+
+    if "_toplevel_target_context" in vars(cpu_target):
+        raise RuntimeError("compile_portable_into must run before numba sets up its CPU target")
+    _compile_for_portable_target(folder)
+    log(f"engine cache: none for numba {numba.__version__} yet; compiling the engine for "
+        f"{PORTABLE_TARGET['NUMBA_CPU_NAME']} (1-2 min) to share with later jobs")
+    return True
+
+
+def write_manifest(folder: Path) -> None:
+    (folder / MANIFEST).write_text(json.dumps(runtime_facts(), indent=2, sort_keys=True))
+
+
+def _compile_for_portable_target(folder: Path) -> None:
+    """numba's settings for this process (not its environment: the engine reads and writes no
+    environment variable): compile for PORTABLE_TARGET, cache under `folder`."""
+    numba.config.CPU_NAME = PORTABLE_TARGET["NUMBA_CPU_NAME"]
+    numba.config.CPU_FEATURES = PORTABLE_TARGET["NUMBA_CPU_FEATURES"]
+    numba.config.CACHE_DIR = str(folder)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """python -m genie_assets.engine.compile_cache [--large] [--portable FOLDER]: compile the
+    engine ahead, for this CPU or for PORTABLE_TARGET into FOLDER."""
+    argv = sys.argv[1:] if argv is None else argv
+    if "--portable" in argv:  # --portable FOLDER: for shipping (portable_cache)
+        _compile_for_portable_target(Path(argv[argv.index("--portable") + 1]))
+    started = time.perf_counter()
+    done = compile_for_common_shapes(large="--large" in argv)
+    print(f"engine compiled for {', '.join(done)} in {time.perf_counter() - started:.1f} s "
+          f"({compile_seconds():.1f} s compiling or loading), cached in {cache_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
