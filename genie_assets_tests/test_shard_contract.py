@@ -42,10 +42,12 @@ def test_hyperparameters_that_do_not_make_a_task_are_refused():
 
 def test_the_reports_of_a_jobs_hosts_combine_into_the_shards():
     hosts = [{"host": "algo-1", "n_targets": 10, "n_edges": 90, "cores": 4,
-              "compute_seconds": 5.0, "compile_seconds": 0.4, "started_at": 100.0, "finished_at": 106.0,
+              "compute_seconds": 5.0, "compile_seconds": 0.4, "started_at": 100.0,
+              "finished_at": 106.0,
               "seconds_per_target": 0.5, "total_seconds": 6.0, "input_fingerprint": "f"},
              {"host": "algo-2", "n_targets": 9, "n_edges": 81, "cores": 4,
-              "compute_seconds": 7.0, "compile_seconds": 95.0, "started_at": 101.0, "finished_at": 109.0,
+              "compute_seconds": 7.0, "compile_seconds": 95.0, "started_at": 101.0,
+              "finished_at": 109.0,
               "seconds_per_target": 0.78, "total_seconds": 8.0, "input_fingerprint": "f"}]
     shard = combine_reports(hosts)
     assert (shard["host"], shard["n_targets"], shard["n_edges"], shard["cores"]) == \
