@@ -23,6 +23,7 @@ apart from computing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +50,7 @@ MANIFEST = "manifest.json"
 SHIPPED_FOLDER = "engine_cache"
 
 
+@functools.lru_cache(maxsize=None)
 def engine_source_hash() -> str:
     """Hash of every module of the engine but this one (which holds no compiled code): any
     edit compiles everything afresh."""
@@ -215,10 +217,6 @@ def use_shipped_cache(folder: Path, log=print) -> bool:
         log("engine cache: the shipped one does not fit (" + "; ".join(differences) +
             "); compiling the engine for this machine (1-2 min)")
         return False
-    from numba.core.registry import cpu_target
-
-    if "_toplevel_target_context" in vars(cpu_target):
-        raise RuntimeError("use_shipped_cache must run before numba sets up its CPU target")
     _compile_for_portable_target(folder)
     log(f"engine cache: using the shipped one (numba {here['numba']}, "
         f"{PORTABLE_TARGET['NUMBA_CPU_NAME']})")
@@ -276,10 +274,6 @@ def compile_portable_into(folder: Path, log=print) -> bool:
         log(f"engine cache: this CPU lacks {PORTABLE_TARGET['NUMBA_CPU_NAME']}; compiling the "
             "engine for this machine only (1-2 min)")
         return False
-    from numba.core.registry import cpu_target
-
-    if "_toplevel_target_context" in vars(cpu_target):
-        raise RuntimeError("compile_portable_into must run before numba sets up its CPU target")
     _compile_for_portable_target(folder)
     log(f"engine cache: none for numba {numba.__version__} yet; compiling the engine for "
         f"{PORTABLE_TARGET['NUMBA_CPU_NAME']} (1-2 min) to share with later jobs")
@@ -292,7 +286,13 @@ def write_manifest(folder: Path) -> None:
 
 def _compile_for_portable_target(folder: Path) -> None:
     """numba's settings for this process (not its environment: the engine reads and writes no
-    environment variable): compile for PORTABLE_TARGET, cache under `folder`."""
+    environment variable): compile for PORTABLE_TARGET, cache under `folder`. numba reads the
+    target once, when the first compiled function is declared: too late after that."""
+    from numba.core.registry import cpu_target
+
+    if "_toplevel_target_context" in vars(cpu_target):
+        raise RuntimeError("the engine's cache must be chosen before numba sets up its CPU "
+                           "target (before the engine's compiled modules are imported)")
     numba.config.CPU_NAME = PORTABLE_TARGET["NUMBA_CPU_NAME"]
     numba.config.CPU_FEATURES = PORTABLE_TARGET["NUMBA_CPU_FEATURES"]
     numba.config.CACHE_DIR = str(folder)

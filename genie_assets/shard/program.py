@@ -213,7 +213,7 @@ def use_compiled_engine(task: ShardTask, log) -> Optional[Callable[[], None]]:
 
     import boto3
 
-    bucket, _, prefix = task.engine_cache_s3_uri.removeprefix("s3://").partition("/")
+    bucket, prefix = split_s3_uri(task.engine_cache_s3_uri)
     key = f"{prefix.rstrip('/')}/{shared_cache_name()}.tar.gz"
     s3 = boto3.client("s3")
     folder = Path(tempfile.mkdtemp(prefix="genie-engine-cache-"))
@@ -282,10 +282,16 @@ def _prefixed(log, prefix: str):
     return lambda message: log(prefix + message)
 
 
+def split_s3_uri(s3_uri: str) -> tuple[str, str]:
+    """(bucket, key prefix) of s3://bucket/prefix."""
+    bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
 def upload_files(s3_uri: str, files: list[Path]) -> None:
     import boto3
 
-    bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+    bucket, prefix = split_s3_uri(s3_uri)
     s3 = boto3.client("s3")
     for path in files:
         s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{path.name}")

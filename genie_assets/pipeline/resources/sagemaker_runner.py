@@ -211,8 +211,20 @@ class SageMakerShardRunner(ShardRunner):
             engine_cache = portable_cache()
         tarball = source_tarball(with_requirements=not self.image_uri, engine_cache=engine_cache)
         code_prefix = self._key("code", hashlib.sha256(tarball).hexdigest()[:16])
-        s3.put_object(Bucket=self.bucket, Key=f"{code_prefix}/sourcedir.tar.gz", Body=tarball)
+        # Named by its content: a code channel already there is this one (it carries the
+        # compiled engine, a few MB, so every shard re-sending it would add up).
+        if not self._stored(s3, f"{code_prefix}/sourcedir.tar.gz"):
+            s3.put_object(Bucket=self.bucket, Key=f"{code_prefix}/sourcedir.tar.gz", Body=tarball)
         return (f"s3://{self.bucket}/{expression_prefix}/", f"s3://{self.bucket}/{code_prefix}/")
+
+    def _stored(self, s3, key: str) -> bool:
+        try:
+            s3.head_object(Bucket=self.bucket, Key=key)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
     def _image(self) -> str:
         if self.image_uri:
