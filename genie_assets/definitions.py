@@ -41,7 +41,7 @@ def build_resources(settings: Settings) -> dict:
             image_uri=aws.image_uri, instance_type=aws.instance_type,
             instance_count=aws.instance_count, tags=aws.tags,
             volume_size_gb=aws.volume_size_gb, max_runtime_seconds=aws.max_runtime_seconds,
-            use_spot=aws.use_spot),
+            use_spot=aws.use_spot, poll_seconds=aws.poll_seconds),
         "genie3": genie3,
         "spark": spark,
     }

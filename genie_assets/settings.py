@@ -49,6 +49,19 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: Optional[
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise SettingsError(f"{name}={text!r} must be more than 0 seconds")
+    return value
+
+
 def _json_object(env: Mapping[str, str], name: str) -> dict:
     text = env.get(name, "").strip() or "{}"
     try:
@@ -83,6 +96,7 @@ class AwsSettings:
     max_runtime_seconds: int
     use_spot: bool
     spark_reads_s3: bool
+    poll_seconds: float
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "AwsSettings":
@@ -100,6 +114,7 @@ class AwsSettings:
                                          minimum=1),
             use_spot=_flag(env, "GENIE_SAGEMAKER_SPOT"),
             spark_reads_s3=_flag(env, "GENIE_SPARK_READS_S3"),
+            poll_seconds=_seconds(env, "GENIE_SAGEMAKER_POLL_SECONDS", 15.0),
         )
 
 

@@ -1,8 +1,11 @@
 """Running the toy pipeline through Dagster's public surface, for the tests."""
 
+import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,8 @@ from genie_assets.pipeline.resources import (
     local_spark_config,
 )
 
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
 DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes", "gene_modules",
               "regulons", "network_view", "network_exports", "network_evaluation",
               "benchmark_report"]
@@ -41,6 +46,50 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def overlap(windows: list[tuple[float, float]]) -> int:
+    """The most windows open at one instant."""
+    edges = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
+    most = open_now = 0
+    for _, change in edges:
+        open_now += change
+        most = max(most, open_now)
+    return most
+
+
+def execute_job(env: dict, job: str, partition: str = None) -> subprocess.CompletedProcess:
+    """`dagster job execute` of one of the definitions' jobs, optionally for one partition."""
+    command = [DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j", job]
+    if partition:
+        command += ["--tags", json.dumps({"dagster/partition": partition})]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def run_shard_partitions_at_once(env: dict, keys: list[str]) -> list[tuple[float, float]]:
+    """One `dagster job execute` of shards_job per key, all started together, into the
+    instance at env's DAGSTER_HOME; each run's (start, end) as the instance recorded it."""
+    launched = [subprocess.Popen(
+        [DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j", "shards_job",
+         "--tags", json.dumps({"dagster/partition": key})], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for key in keys]
+    for process in launched:
+        _, errors = process.communicate(timeout=900)
+        assert process.returncode == 0, errors[-3000:]
+    from dagster import RunsFilter
+
+    instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    runs = instance.get_runs(filters=RunsFilter(job_name="shards_job"))
+    assert len(runs) == len(keys)
+    return [run_window(instance, r.run_id, DagsterEventType.RUN_START,
+                       DagsterEventType.RUN_SUCCESS) for r in runs]
+
+
+def run_window(instance, run_id: str, start, end) -> tuple[float, float]:
+    times = {event.dagster_event.event_type: event.timestamp
+             for event in instance.all_logs(run_id, of_type={start, end})}
+    return times[start], times[end]
 
 
 def local_resources(root: Path, n_trees: int = 300, n_jobs: int = 2) -> dict:

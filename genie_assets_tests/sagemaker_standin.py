@@ -40,6 +40,8 @@ class SageMakerContainerStandIn:
         self.processes: dict[str, list[subprocess.Popen]] = {}
         self.threads: list[threading.Thread] = []
         self.created: list[dict] = []
+        # Each job's (start, end) in wall-clock seconds: from InProgress to its final status.
+        self.windows: dict[str, tuple[float, float]] = {}
 
     def install(self, monkeypatch) -> None:
         standin = self
@@ -79,6 +81,13 @@ class SageMakerContainerStandIn:
         return boto3.client("s3", endpoint_url=self.endpoint_url, region_name="us-east-1")
 
     def run_container(self, job, environment: dict) -> None:
+        began = time.time()
+        try:
+            self._run_container(job, environment)
+        finally:
+            self.windows[job.training_job_name] = (began, time.time())
+
+    def _run_container(self, job, environment: dict) -> None:
         started = time.monotonic()
         root = self.workdir / job.training_job_name
         s3 = self.s3()

@@ -9,16 +9,14 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, RunsFilter
 
-REPO = Path(__file__).resolve().parents[1]
-DAGSTER = str(Path(sys.executable).with_name("dagster"))
-
-
-def run_job(env, job, partition=None):
-    command = [DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j", job]
-    if partition:
-        command += ["--tags", json.dumps({"dagster/partition": partition})]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=600)
+from genie_assets_tests.helpers import (
+    DAGSTER,
+    REPO,
+    execute_job,
+    overlap,
+    run_shard_partitions_at_once,
+    run_window,
+)
 
 
 def test_cli_runs_one_shard_partition_into_the_shared_instance(tmp_path, monkeypatch):
@@ -26,12 +24,12 @@ def test_cli_runs_one_shard_partition_into_the_shared_instance(tmp_path, monkeyp
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "art"),
            "GENIE_N_TREES": "50", "GENIE_SHARD_CORES": "1"}
-    shard = run_job(env, "shards_job", "shard-0002")
+    shard = execute_job(env, "shards_job", "shard-0002")
     assert shard.returncode != 0, "a shard cannot run before the expression matrix exists"
 
-    expression = run_job(env, "expression_job")
+    expression = execute_job(env, "expression_job")
     assert expression.returncode == 0, expression.stderr[-3000:]
-    shard = run_job(env, "shards_job", "shard-0002")
+    shard = execute_job(env, "shards_job", "shard-0002")
     assert shard.returncode == 0, shard.stderr[-3000:]
 
     assert (tmp_path / "art" / "shards" / "shard-0002.parquet").is_file()
@@ -97,12 +95,12 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
 
     use_network(1)
     assert backfill(env).returncode == 0
-    assert run_job(env, "network_job").returncode == 0
+    assert execute_job(env, "network_job").returncode == 0
     first_edges = pd.read_parquet(art / "edges" / "edge_table.parquet")
 
     network_2 = use_network(2)
     fingerprint = json.loads((art / "expression" / "manifest.json").read_text())["fingerprint"]
-    refused = run_job(env, "network_job")
+    refused = execute_job(env, "network_job")
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
     assert "4 of 4 shards were not computed from the current expression matrix" in output
@@ -110,7 +108,7 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(art / "edges" / "edge_table.parquet"),
                                   first_edges)  # the old edge table stays as it was
 
-    assert run_job(env, "shards_job", "shard-0001").returncode == 0
+    assert execute_job(env, "shards_job", "shard-0001").returncode == 0
     listed = backfill(env, "--dry-run")
     assert listed.returncode == 0, listed.stderr[-3000:]
     stale = ["shard-0000", "shard-0002", "shard-0003"]
@@ -122,7 +120,7 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
     assert sorted(line.split(":")[0] for line in done.stdout.splitlines()
                   if line.endswith(")") and "done" in line) == stale
 
-    rebuilt = run_job(env, "network_job")
+    rebuilt = execute_job(env, "network_job")
     assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
     edges = pd.read_parquet(art / "edges" / "edge_table.parquet")
     fresh = genie3(read_expression(network_2), n_trees=30)
@@ -168,16 +166,6 @@ def test_a_failed_cli_run_ends_with_its_cause(tmp_path):
                     "no such file"], failed.stderr[-2000:]
 
 
-def overlap(windows: list[tuple[float, float]]) -> int:
-    """The most windows open at one instant."""
-    edges = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
-    most = open_now = 0
-    for _, change in edges:
-        open_now += change
-        most = max(most, open_now)
-    return most
-
-
 def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
     import shutil
 
@@ -191,28 +179,13 @@ def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
         "default_limit"]
     env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "art"),
            "GENIE_N_SHARDS": str(limit + 2), "GENIE_N_TREES": "50", "GENIE_SHARD_CORES": "1"}
-    assert run_job(env, "expression_job").returncode == 0
+    assert execute_job(env, "expression_job").returncode == 0
     keys = [f"shard-{index:04d}" for index in range(limit + 2)]
-    launched = [subprocess.Popen(
-        [DAGSTER, "job", "execute", "-m", "genie_assets.definitions", "-j", "shards_job",
-         "--tags", json.dumps({"dagster/partition": key})], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for key in keys]
-    for process in launched:
-        _, errors = process.communicate(timeout=900)
-        assert process.returncode == 0, errors[-3000:]
+    whole_runs = run_shard_partitions_at_once(env, keys)
 
     instance = DagsterInstance.from_config(str(home))
-    runs = instance.get_runs(filters=RunsFilter(job_name="shards_job"))
-    assert len(runs) == len(keys)
-
-    def window(run_id, start, end):
-        times = {event.dagster_event.event_type: event.timestamp
-                 for event in instance.all_logs(run_id, of_type={start, end})}
-        return times[start], times[end]
-
-    steps = [window(r.run_id, DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS)
-             for r in runs]
-    whole_runs = [window(r.run_id, DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS)
-                  for r in runs]
+    steps = [run_window(instance, r.run_id, DagsterEventType.STEP_START,
+                        DagsterEventType.STEP_SUCCESS)
+             for r in instance.get_runs(filters=RunsFilter(job_name="shards_job"))]
     assert overlap(whole_runs) > limit, "the runs were under way together"
     assert overlap(steps) <= limit, "yet no more shards than the pool's limit computed at once"

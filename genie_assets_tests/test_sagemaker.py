@@ -32,12 +32,16 @@ from genie_assets.pipeline.resources.sagemaker_runner import (
 from genie_assets.shard.sharding import targets_for_shard
 from genie_assets_tests.helpers import (
     DOWNSTREAM,
+    REPO,
     SHARD_KEYS,
+    execute_job,
     failure_messages,
     free_port,
     local_resources,
     new_instance,
+    overlap,
     run,
+    run_shard_partitions_at_once,
 )
 from genie_assets_tests.sagemaker_standin import (
     SageMakerContainerStandIn,
@@ -255,6 +259,42 @@ def test_shards_as_training_jobs_give_the_local_edges(moto_endpoint, tmp_path, s
     assert first["spot"] is True
     assert {"Key": "team", "Value": "grn"} in first["tags"]
     assert first["hyper_parameters"]["n_trees"] == str(N_TREES)
+
+
+@pytest.mark.slow
+def test_a_backfill_never_has_more_training_jobs_running_than_the_pool_allows(
+        moto_endpoint, tmp_path):
+    """More shards started at once, each its own `dagster job execute` in aws mode, than the
+    pool allows: the training jobs (as the stand-in ran them) keep to the limit. Slow (90 s,
+    `make test-slow`): test_cli checks the same pool with the local runner in every CI run."""
+    import os
+
+    import yaml
+
+    _, standin = moto_endpoint
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    limit = yaml.safe_load((home / "dagster.yaml").read_text())["concurrency"]["pools"][
+        "default_limit"]
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ENV": "aws",
+           "GENIE_S3_BUCKET": BUCKET, "GENIE_S3_PREFIX": "runs", "GENIE_SAGEMAKER_ROLE_ARN": ROLE,
+           "GENIE_SAGEMAKER_POLL_SECONDS": "0.5", "GENIE_ARTIFACTS_DIR": str(tmp_path / "art"),
+           "GENIE_N_SHARDS": str(limit + 2), "GENIE_N_TREES": "50"}
+    expressed = execute_job(env, "expression_job")
+    assert expressed.returncode == 0, expressed.stderr[-3000:]
+    keys = [f"shard-{index:04d}" for index in range(limit + 2)]
+    whole_runs = run_shard_partitions_at_once(env, keys)
+
+    assert len(standin.created) == len(keys)
+    assert sorted(job["name"].split("-")[2] for job in standin.created) == \
+        sorted(key.split("-")[1] for key in keys)
+    assert overlap(whole_runs) > limit, "the runs were under way together"
+    assert overlap(list(standin.windows.values())) <= limit, \
+        "yet no more training jobs than the pool's limit ran at once"
+    stored = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="runs/shards/")
+    assert {o["Key"] for o in stored["Contents"] if o["Key"].endswith(".parquet")} == {
+        f"runs/shards/{key}.parquet" for key in keys}
 
 
 def test_failed_job_fails_its_partition_with_the_failure_reason(moto_endpoint, tmp_path,

@@ -74,6 +74,8 @@ def test_an_unknown_environment_is_refused_naming_the_choices(tmp_path):
     ("GENIE_N_SHARDS", "0", "GENIE_N_SHARDS='0' must be at least 1"),
     ("GENIE_SAGEMAKER_SPOT", "maybe", "GENIE_SAGEMAKER_SPOT='maybe' must be true or false"),
     ("GENIE_SAGEMAKER_TAGS", "[1]", "GENIE_SAGEMAKER_TAGS must be a JSON object"),
+    ("GENIE_SAGEMAKER_POLL_SECONDS", "0", "GENIE_SAGEMAKER_POLL_SECONDS='0' must be more than 0"),
+    ("GENIE_SAGEMAKER_POLL_SECONDS", "soon", "'soon' is not a number of seconds"),
     ("GENIE_METHOD", "GBT", "method must be one of"),
     ("GENIE_SPARK_MASTER", "spark:/host", "GENIE_SPARK_MASTER='spark:/host' is not a Spark master"),
     ("GENIE_SPARK_CONF", '["spark.executor.memory"]', "GENIE_SPARK_CONF must be a JSON object"),
