@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-SHAPES = ["dream5-like", "single-cell-like", "single-cell-sparse"]
+SHAPES = ["dream5-like", "single-cell-like", "single-cell-sparse", "single-cell-normalised"]
 
 
 def time_checkout(checkout: Path, shape: str, targets: int, trees: int) -> float:

@@ -4,7 +4,8 @@ Each case is built from integers and normal draws with plain arithmetic (no exp,
 whose last bits may differ between NumPy builds and CPUs), so a hash changes only when the
 engine's result does. The cases cover every rank storage (uint8, uint16, int32), both methods,
 each grower (four count-like regulators at once, continuous pairs, the general one), the lists
-of samples off a sparse regulator's common value, and the DREAM4-1 network at the defaults.
+of samples off a sparse regulator's common value (counts, and distinct values as in normalised
+single-cell data), and the DREAM4-1 network at the defaults.
 
     python -m genie_assets_tests.golden --record   # after bumping ENGINE_CODE_VERSION
 """
@@ -59,6 +60,13 @@ def cases() -> dict[str, callable]:
         target = 3.0 * values[0] + 2.0 * values[7] + 0.5 * rng.normal(size=500)
         return lambda: _forest(values, target, method, 30, 9, 6)
 
+    def sparse_distinct(method):
+        rng = np.random.default_rng(16)
+        # ~86% zeros, the rest all distinct (as normalised single-cell data): walked lists
+        values = rng.normal(size=(40, 500)) * (rng.random((40, 500)) < 0.14)
+        target = 3.0 * values[0] + 2.0 * values[7] * values[7] + 0.5 * rng.normal(size=500)
+        return lambda: _forest(values, target, method, 30, 9, 6)
+
     def mixed(method):
         rng = np.random.default_rng(14)
         values = np.vstack([rng.normal(size=(10, 300)),
@@ -76,7 +84,8 @@ def cases() -> dict[str, callable]:
     found = {}
     for method in ("RF", "ET"):
         for name, make in (("counts", counts), ("continuous", continuous), ("sparse", sparse),
-                           ("mixed", mixed), ("int32-ranks", wide_ranks)):
+                           ("sparse-distinct", sparse_distinct), ("mixed", mixed),
+                           ("int32-ranks", wide_ranks)):
             found[f"{name}-{method}"] = make(method)
     found["dream4-1-defaults"] = _dream4_defaults
     return found
@@ -93,8 +102,9 @@ def _dream4_defaults() -> np.ndarray:
 
 def storage_of(name: str) -> str:
     """The rank dtype a case's regulators are stored in (the test checks every one is used)."""
-    return {"counts": "uint8", "sparse": "uint8", "continuous": "uint16", "mixed": "uint16",
-            "int32-ranks": "int32"}.get(name.rsplit("-", 1)[0], "")
+    storage = {"counts": "uint8", "sparse": "uint8", "sparse-distinct": "uint8",
+               "continuous": "uint16", "mixed": "uint16", "int32-ranks": "int32"}
+    return storage.get(name.rsplit("-", 1)[0], "")
 
 
 def compute(names=None) -> dict[str, str]:

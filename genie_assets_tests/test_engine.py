@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
+from genie_assets.engine.splits import WALKS_LIST, off_base_path
+from genie_assets.engine.tuning import SPARSE_NODE
 from genie_assets.errors import ParameterError
 from genie_assets.inputs.expression import read_expression
 from genie_assets.inputs.gold_standard import read_gold_standard
@@ -159,15 +161,48 @@ def test_regulators_mostly_at_one_value_give_the_importances_of_the_dense_path()
     ranked = fast.rank_regulators(values)
     assert (ranked.base_rank == 0).all()  # every regulator is mostly zeros
     assert len(ranked.sparse_samples) < 0.2 * values.size
-    dense = ranked._replace(base_rank=np.full_like(ranked.base_rank, -1))
     # Lists emptied behind the path's back: every regulator looks constant in large nodes.
-    emptied = ranked._replace(sparse_offsets=np.zeros_like(ranked.sparse_offsets))
-    inputs = np.arange(len(values))
+    assert_lists_give_the_dense_forest(
+        ranked, ranked._replace(sparse_offsets=np.zeros_like(ranked.sparse_offsets)), target)
+
+
+def assert_lists_give_the_dense_forest(ranked, broken_lists, target):
+    """The forest grown from the regulators' lists is the one grown without them (base ranks
+    removed), regulators 0 and 7 lead, and lists broken behind the path's back change it."""
+    dense = ranked._replace(base_rank=np.full_like(ranked.base_rank, -1))
+    inputs = np.arange(len(ranked.base_rank))
     listed, node_by_node, broken = (forest(r, inputs, target, n_trees=30, n_candidates=8, seed=5)
-                                    for r in (ranked, dense, emptied))
+                                    for r in (ranked, dense, broken_lists))
     assert np.array_equal(listed, node_by_node)
     assert set(np.argsort(listed)[-2:]) == {0, 7}
     assert not np.allclose(broken, listed)
+
+
+@pytest.mark.parametrize("base", ["lowest", "in the middle"])
+def test_many_valued_regulators_walked_along_their_lists_give_the_forest_of_the_dense_path(
+        base):
+    # Normalised single-cell data: mostly zeros, nearly every other value distinct. A large
+    # node walks such a regulator's list of samples off its base value in rank order, with the
+    # base's share (what the node's totals leave) in its place, which may lie below some of
+    # the list (values of both signs around the zeros). With a target in multiples of 1/64
+    # every sum is exact, so the forest must be the very one the node-by-node path grows.
+    rng = np.random.default_rng(8)
+    values = rng.lognormal(size=(60, 800)) * (rng.random((60, 800)) < 0.14)
+    if base == "in the middle":
+        values *= rng.choice([-1.0, 1.0], size=values.shape)
+    target = np.round((3.0 * values[0] + 2.0 * np.abs(values[7]) + 0.5 * rng.normal(size=800))
+                      * 64) / 64
+    ranked = fast.rank_regulators(values)
+    n_listed = np.diff(ranked.sparse_offsets)
+    assert (ranked.base_rank >= 0).all() and ranked.ranks.dtype == np.uint8
+    assert ((ranked.sparse_below > 0) == (base == "in the middle")).all()
+    n_levels = np.diff(ranked.level_offsets)
+    assert all(off_base_path(ranked.base_rank, ranked.sparse_offsets, row, m, n_levels[row])
+               == WALKS_LIST for row in range(len(values)) for m in (SPARSE_NODE, 800))
+    assert n_listed.min() > 80
+    # Lists out of rank order: the walk cuts between the wrong samples.
+    assert_lists_give_the_dense_forest(
+        ranked, ranked._replace(sparse_ranks=rng.permutation(ranked.sparse_ranks)), target)
 
 
 def test_count_data_four_candidates_at_once_give_the_forest_of_two_at_once():

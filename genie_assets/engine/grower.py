@@ -26,8 +26,11 @@ from genie_assets.engine.prefetching import (
 )
 from genie_assets.engine.ranking import RankedRegulators
 from genie_assets.engine.splits import (
-    adds_off_base,
+    ADDS_OFF_BASE,
+    ON_NODE,
+    WALKS_LIST,
     best_split,
+    best_split_along_list,
     best_split_off_base,
     best_splits_of_four,
     best_splits_of_two,
@@ -35,6 +38,7 @@ from genie_assets.engine.splits import (
     best_splits_of_two_small,
     count_like,
     level_rank,
+    off_base_path,
     random_split,
 )
 from genie_assets.engine.streams import draw_between, randint, seed_state, unit_interval, xorshift
@@ -42,6 +46,7 @@ from genie_assets.engine.tuning import (
     EPSILON,
     FEW_LEVELS,
     FEW_LEVELS_PER_SAMPLE,
+    PAIRS_NODE,
     PREFETCH_BYTES,
     QUAD_LEVELS,
     SMALL_NODE,
@@ -61,7 +66,8 @@ GROWERS = {"four at once": FOUR_AT_ONCE, "continuous pairs": CONTINUOUS_PAIRS,
 # What every node reads: the ranked regulators, the target's inputs and the compiled choices.
 Regulators = namedtuple("Regulators", [
     "values", "value_rows", "ranks", "levels", "level_offsets", "base_rank", "sparse_offsets",
-    "sparse_samples", "sparse_ranks", "inputs", "few_levels", "prefetching", "any_off_base",
+    "sparse_samples", "sparse_ranks", "sparse_below", "inputs", "few_levels", "prefetching",
+    "any_off_base",
 ])
 # The target: its values, their fixed-point form (shift, 1/scale, values), and 1/w by weight w.
 Target = namedtuple("Target", ["y", "shift", "unit", "fixed_y", "inverse"])
@@ -116,8 +122,8 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
 
 @njit(nogil=True, cache=True)
 def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
-                 sparse_samples, sparse_ranks, value_rows, inputs, y, n_trees, n_candidates,
-                 extra_trees, seed, grower):
+                 sparse_samples, sparse_ranks, sparse_below, value_rows, inputs, y, n_trees,
+                 n_candidates, extra_trees, seed, grower):
     n_samples = y.shape[0]
     importance = np.zeros(inputs.shape[0], dtype=np.float64)
     inverse = zeros_apart(n_samples + 1, np.float64)
@@ -129,7 +135,7 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
         fixed_y[s] = np.int64(np.round(y[s] * scale))
     target = Target(y, shift, 1.0 / scale, fixed_y, inverse)
     data = Regulators(values, value_rows, ranks, levels, level_offsets, base_rank, sparse_offsets,
-                      sparse_samples, sparse_ranks, inputs,
+                      sparse_samples, sparse_ranks, sparse_below, inputs,
                       n_ranks <= FEW_LEVELS and levels.shape[0] > 0,
                       ranks.size * ranks.itemsize > PREFETCH_BYTES, sparse_samples.shape[0] > 0)
     ws = new_workspace(n_samples, inputs.shape[0], n_ranks)
@@ -198,8 +204,9 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                 continue
 
             sparse_node = data.any_off_base and not extra_trees and m >= SPARSE_NODE
+            total_f = np.int64(0)
             if sparse_node:
-                spread_node(ws, start, m)
+                total_f = spread_node(ws, target, start, m)
 
             # Draw and evaluate candidates until K are visited (scikit-learn's rule, see
             # draw_candidates), keeping the best split.
@@ -214,7 +221,6 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
             # Drawn four at a time, the last two wait here when the four cannot go together.
             n_waiting = 0
             node_packed = False  # node_p and total_f are filled at the node's first four
-            total_f = np.int64(0)
             feature_c = -1
             feature_d = -1
             # Invariant: ws.features[f_i:] are the regulators drawn in this node,
@@ -230,7 +236,7 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                      n_drawn_constants, n_visited) = draw_candidates(
                         ws.features, state, f_i, n_known_constants, n_drawn_constants,
                         n_visited, n_found_constants, n_candidates, extra_trees, group,
-                        sparse_node)
+                        sparse_node and m >= PAIRS_NODE)
                 if n_drawn == 0:
                     break
 
@@ -287,7 +293,7 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                     proxy_a, rank_a, constant_a, proxy_b, rank_b, constant_b = best_splits(
                         data, target, continuous, ws, start, m, n_drawn, row_a,
                         data.inputs[feature_b] if n_drawn == 2 else row_a, total_n, total_s,
-                        sparse_node)
+                        total_f, sparse_node)
 
                 # In draw order, as drawing one at a time would: a, then b moved into a.
                 for _ in range(n_drawn):
@@ -350,8 +356,7 @@ def draw_bootstrap(ws, target, state, extra_trees, group):
         if weight[s] > 0:
             ws.samples[n_node] = s
             ws.weighted_y[s] = weight[s] * y[s]
-            if group == 4:
-                ws.weighted_fixed[s] = weight[s] * target.fixed_y[s]
+            ws.weighted_fixed[s] = weight[s] * target.fixed_y[s]
             n_node += 1
     return n_node
 
@@ -398,12 +403,17 @@ def split_two_samples(data, state, ws, start, n_known_constants, total_s, total_
         low += 1
 
 @njit(inline="always")
-def spread_node(ws, start, m):
-    """node_w/node_wy by sample, for evaluating regulators from their lists of samples."""
+def spread_node(ws, target, start, m):
+    """node_w/node_wy/node_pw by sample, for evaluating regulators from their lists of
+    samples; returns the node's fixed-point total."""
+    total_f = np.int64(0)
     for i in range(m):
         s = ws.samples[np.uint64(start + i)]
         ws.node_w[s] = ws.node_n[i]
         ws.node_wy[s] = ws.node_s[i]
+        ws.node_pw[s] = (ws.weight[s] << target.shift) + ws.weighted_fixed[s]
+        total_f += ws.weighted_fixed[s]
+    return total_f
 
 
 @njit(inline="always")
@@ -412,11 +422,12 @@ def unspread_node(ws, start, m):
         s = ws.samples[np.uint64(start + i)]
         ws.node_w[s] = 0
         ws.node_wy[s] = 0.0
+        ws.node_pw[s] = 0
 
 
 @njit(inline="always")
 def draw_candidates(features, state, f_i, n_known_constants, n_drawn_constants, n_visited,
-                    n_found_constants, n_candidates, extra_trees, group, sparse_node):
+                    n_found_constants, n_candidates, extra_trees, group, draws_pairs):
     """Draws up to `group` regulators that are sure to be visited (one for extra-trees).
 
     Returns (how many, the first to fourth drawn or -1, and the updated f_i, n_drawn_constants
@@ -460,9 +471,8 @@ def draw_candidates(features, state, f_i, n_known_constants, n_drawn_constants, 
         else:
             feature_d = current
         n_drawn += 1
-        # A node that evaluates regulators from their lists rarely draws four count-like
-        # ones it can take together: it draws two.
-        if n_drawn == group or (sparse_node and n_drawn == 2):
+        # See tuning.PAIRS_NODE.
+        if n_drawn == group or (draws_pairs and n_drawn == 2):
             break
     state[0] = x
     return (n_drawn, feature_a, feature_b, feature_c, feature_d, f_i, n_drawn_constants,
@@ -493,8 +503,8 @@ def four_count_like(data, ws, n_drawn, feature_a, feature_b, feature_c, feature_
         n_count_like += (
             count_like(n_levels, n_samples)
             and n_levels <= FEW_LEVELS_PER_SAMPLE * m
-            and not (sparse_node and adds_off_base(
-                data.base_rank, data.sparse_offsets, row, m, n_levels)))
+            and not (sparse_node and off_base_path(data.base_rank, data.sparse_offsets, row, m,
+                                                   n_levels) != ON_NODE))
     return n_count_like == 4
 
 
@@ -512,7 +522,7 @@ def pack_node(ws, target, start, m):
 
 @njit(inline="always")
 def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, total_n,
-                total_s, sparse_node):
+                total_s, total_f, sparse_node):
     """A random forest's best split on the one or two drawn regulators (rows a and b), by the
     path their values and the node's size call for: (proxy, rank, constant) of a, then of b."""
     ranks = data.ranks
@@ -520,16 +530,18 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
     level_offsets = data.level_offsets
     n_levels_a = level_offsets[row_a + 1] - level_offsets[row_a]
     n_levels_b = level_offsets[row_b + 1] - level_offsets[row_b]
-    off_base_a = sparse_node and adds_off_base(
-        data.base_rank, data.sparse_offsets, row_a, m, n_levels_a)
-    off_base_b = sparse_node and n_drawn == 2 and adds_off_base(
-        data.base_rank, data.sparse_offsets, row_b, m, n_levels_b)
+    path_a = ON_NODE
+    path_b = ON_NODE
+    if sparse_node:
+        path_a = off_base_path(data.base_rank, data.sparse_offsets, row_a, m, n_levels_a)
+        if n_drawn == 2:
+            path_b = off_base_path(data.base_rank, data.sparse_offsets, row_b, m, n_levels_b)
     distinct_a = continuous and n_levels_a == ranks.shape[1]
     distinct_b = continuous and n_levels_b == ranks.shape[1]
     if (n_drawn == 2 and n_levels_a <= FEW_LEVELS_PER_SAMPLE * m
             and n_levels_b <= FEW_LEVELS_PER_SAMPLE * m
             and not distinct_a and not distinct_b
-            and not off_base_a and not off_base_b):
+            and path_a == ON_NODE and path_b == ON_NODE):
         proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two(
             ranks, row_a, row_b, ws.samples, start, m, ws.node_n, ws.node_s, total_n,
             total_s, ws.counts, ws.sums, ws.counts_b, ws.sums_b, inverse, n_levels_a,
@@ -558,7 +570,14 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
     for k in range(n_drawn):
         row = row_a if k == 0 else row_b
         n_levels = n_levels_a if k == 0 else n_levels_b
-        if off_base_a if k == 0 else off_base_b:
+        path = path_a if k == 0 else path_b
+        if path == WALKS_LIST:
+            proxy, rank, constant = best_split_along_list(
+                data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
+                data.sparse_offsets[row + 1], data.sparse_below[row], data.base_rank[row],
+                ws.node_pw, ws.list_p, ws.list_r, total_n, total_f, target.shift, target.unit,
+                inverse)
+        elif path == ADDS_OFF_BASE:
             proxy, rank, constant = best_split_off_base(
                 data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
                 data.sparse_offsets[row + 1], data.base_rank[row], ws.node_w, ws.node_wy,

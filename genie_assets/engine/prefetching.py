@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from genie_assets.engine.intrinsics import prefetch, prefetch_item
-from genie_assets.engine.splits import adds_off_base
+from genie_assets.engine.splits import ON_NODE, off_base_path
 from genie_assets.engine.streams import draw_between, unit_interval, xorshift
 from genie_assets.engine.tuning import PREFETCH_EACH
 
@@ -32,8 +32,8 @@ def prefetch_candidate(ranks, row, samples, start, m, sparse_node, off_base):
     """Start loading what evaluating `row` in this node reads: the ranks of its samples, or
     the regulator's list of samples off its base rank where the node evaluates it from that."""
     base_rank, sparse_offsets, sparse_samples, sparse_ranks, level_offsets = off_base
-    if sparse_node and adds_off_base(base_rank, sparse_offsets, row, m,
-                                      level_offsets[row + 1] - level_offsets[row]):
+    if sparse_node and off_base_path(base_rank, sparse_offsets, row, m,
+                                     level_offsets[row + 1] - level_offsets[row]) != ON_NODE:
         first = sparse_offsets[row]
         last = sparse_offsets[row + 1]
         for k in range(first, last, 64 // sparse_samples.itemsize):

@@ -21,8 +21,9 @@ class RankedRegulators(NamedTuple):
     n_ranks: int  # the most distinct values of any regulator
     base_rank: np.ndarray  # each regulator's most common rank if it holds SPARSE_SHARE, else -1
     sparse_offsets: np.ndarray  # where each such regulator's other samples start below
-    sparse_samples: np.ndarray  # the samples off the base rank, regulator by regulator
+    sparse_samples: np.ndarray  # the samples off the base rank, regulator by regulator, by rank
     sparse_ranks: np.ndarray  # and their ranks
+    sparse_below: np.ndarray  # how many of each regulator's listed samples lie below its base
     value_rows: np.ndarray  # each regulator's row in `values`
 
 
@@ -75,12 +76,16 @@ def rank_regulators(values: np.ndarray, rows=None, keep_values: bool = True
 
 
 def samples_off_base(ranks: np.ndarray):
-    """(base_rank, sparse_offsets, sparse_samples, sparse_ranks): for each regulator whose most
-    common rank holds at least SPARSE_SHARE of the samples, that rank and its other samples in
-    ascending order with their ranks; base rank -1 and no samples for the others."""
+    """(base_rank, sparse_offsets, sparse_samples, sparse_ranks, sparse_below): for each
+    regulator whose most common rank holds at least SPARSE_SHARE of the samples, that rank, its
+    other samples in ascending rank (ascending sample within a rank) with their ranks, and how
+    many of them lie below the base rank; base rank -1 and no samples for the others. In rank
+    order a node can find a many-valued regulator's best split by walking the list
+    (splits.best_split_along_list)."""
     n_rows, n_cols = ranks.shape
     base_rank = np.full(n_rows, -1, dtype=np.int64)
     sparse_offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    sparse_below = np.zeros(n_rows, dtype=np.int64)
     kept_samples, kept_ranks = [], []
     for row in range(n_rows):
         frequency = np.bincount(ranks[row], minlength=1)
@@ -89,11 +94,13 @@ def samples_off_base(ranks: np.ndarray):
         if frequency[base] >= SPARSE_SHARE * n_cols:
             base_rank[row] = base
             others = np.flatnonzero(ranks[row] != base)
+            others = others[np.argsort(ranks[row, others], kind="stable")]
             kept_samples.append(others)
             kept_ranks.append(ranks[row, others])
+            sparse_below[row] = np.count_nonzero(ranks[row, others] < base)
             n_kept = len(others)
         sparse_offsets[row + 1] = sparse_offsets[row] + n_kept
     sample_type = np.uint16 if n_cols <= 1 << 16 else np.uint32
     sparse_samples = np.concatenate(kept_samples or [np.empty(0, np.int64)]).astype(sample_type)
     sparse_ranks = np.concatenate(kept_ranks or [np.empty(0, np.int64)]).astype(ranks.dtype)
-    return base_rank, sparse_offsets, sparse_samples, sparse_ranks
+    return base_rank, sparse_offsets, sparse_samples, sparse_ranks, sparse_below

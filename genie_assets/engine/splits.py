@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from genie_assets.engine.packing import unpack
 from genie_assets.engine.scans import (
     list_ranks,
     scan_every_rank,
@@ -21,12 +22,14 @@ from genie_assets.engine.scans import (
 )
 from genie_assets.engine.streams import uniform
 from genie_assets.engine.tuning import (
+    ADD_NODE,
     DENSE_SPAN,
     FEATURE_THRESHOLD,
     FEW_LEVELS_PER_SAMPLE,
     QUAD_LEVELS,
     SMALL_NODE,
-    SPARSE_RATIO,
+    WALK_RATIO,
+    WALK_SAMPLES_PER_LEVEL,
 )
 
 
@@ -174,18 +177,113 @@ def best_splits_of_two_distinct(ranks, row_a, row_b, samples, start, m, node_n, 
 
 
 
+# How a node of at least SPARSE_NODE samples evaluates a listed regulator (see tuning).
+ON_NODE = 0  # from the node's samples
+ADDS_OFF_BASE = 1  # adding its samples off the base rank into per-rank accumulators
+WALKS_LIST = 2  # walking those samples in rank order
+
+
 @njit(inline="always")
-def adds_off_base(base_rank, sparse_offsets, row, m, n_levels):
-    """Whether a node of m samples evaluates `row` from its samples off the base rank."""
-    return (base_rank[row] >= 0 and n_levels <= FEW_LEVELS_PER_SAMPLE * m
-            and sparse_offsets[row + 1] - sparse_offsets[row] <= SPARSE_RATIO * m)
+def off_base_path(base_rank, sparse_offsets, row, m, n_levels):
+    """How a node of m samples, at least SPARSE_NODE, evaluates `row` (see tuning): WALKS_LIST
+    for many values (at most WALK_SAMPLES_PER_LEVEL listed samples per value) and a list at
+    most WALK_RATIO × m long; ADDS_OFF_BASE for few values in a node of ADD_NODE samples or
+    more that the list is no longer than; else ON_NODE."""
+    if base_rank[row] < 0:
+        return ON_NODE
+    n_listed = sparse_offsets[row + 1] - sparse_offsets[row]
+    if n_listed <= WALK_SAMPLES_PER_LEVEL * n_levels:
+        return WALKS_LIST if n_listed <= WALK_RATIO * m else ON_NODE
+    if m >= ADD_NODE and n_levels <= FEW_LEVELS_PER_SAMPLE * m and n_listed <= m:
+        return ADDS_OFF_BASE
+    return ON_NODE
+
+
+@njit(inline="always")
+def walk_step(packed, r, r_next, left, shift, total_n, total_f, inverse, best, best_rank):
+    """best_split_along_list's step: `packed` (a count and a fixed-point sum, see packing)
+    moves left, then the cut after rank r counts if it leaves samples on both sides and
+    r_next, the rank that follows, differs. Proxies are in fixed-point units.
+
+    Branch-free: whether a cut counts, and whether it beats the best, are as good as random,
+    and LLVM made branches of them written as tests (1.9x slower). So a cut that does not
+    count is pushed to -1e300, below every real proxy (>= 0), and the best rank is blended
+    with a mask. Returns the updated scan state.
+    """
+    left += packed
+    left_n, left_f = unpack(left, shift)
+    proxy = split_proxy(left_n, float(left_f), total_n, total_f, inverse)
+    counts = np.int64(left_n != 0) & np.int64(left_n != total_n) & np.int64(r != r_next)
+    proxy -= np.float64(1 - counts) * 1e300
+    better = np.int64(proxy > best)
+    best = max(best, proxy)
+    best_rank = (r & -better) | (best_rank & (better - 1))
+    return left, best, best_rank
+
+
+@njit(inline="always")
+def keep_in_node(sparse_samples, sparse_ranks, first, last, node_pw, list_p, list_r, n_kept,
+                 off):
+    """Appends the listed samples [first:last) inside the node (packed non-zero) to
+    list_p/list_r, without a branch; returns how many are kept and the packed sum."""
+    for k in range(first, last):
+        u = np.uint64(k)
+        packed = node_pw[sparse_samples[u]]
+        list_p[np.uint64(n_kept)] = packed
+        list_r[np.uint64(n_kept)] = sparse_ranks[u]
+        off += packed
+        n_kept += np.int64(packed != 0)
+    return n_kept, off
+
+
+@njit(inline="always")
+def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, base, node_pw,
+                          list_p, list_r, total_n, total_f, shift, unit, inverse):
+    """best_split from a regulator's samples off its base rank (sparse_samples/sparse_ranks
+    [first:last], in rank order, n_below of them below the base), in fixed point.
+
+    node_pw holds the node's bootstrap counts and fixed-point weighted targets packed, by
+    sample, zero outside the node (total_f is the node's fixed-point sum). One pass keeps the
+    listed samples inside the node, in order (list_p/list_r, branch-free), and sums them, so
+    the base rank's share is what the node's totals leave; a second walks them in rank order
+    with the base's share in its place and a cut after every rank, as scan_every_rank does
+    over accumulators: the same cuts, the first best in rank order, exact integer sums.
+    Each listed sample costs the same whatever its value: no accumulators to fill and scan
+    rank by rank, and a node's part of the list is walked, not the whole. Returns as
+    best_split, the proxy in float (unit is a power of two: to the bit where sums are exact).
+    """
+    n_below = min(n_below, last - first)
+    n_kept_below, off = keep_in_node(sparse_samples, sparse_ranks, first, first + n_below,
+                                     node_pw, list_p, list_r, 0, np.int64(0))
+    n_kept, off = keep_in_node(sparse_samples, sparse_ranks, first + n_below, last, node_pw,
+                               list_p, list_r, n_kept_below, off)
+    total = float(total_f)
+    best = -np.inf
+    best_rank = np.int64(-1)
+    left = np.int64(0)
+    for t in range(n_kept_below):
+        r_next = np.int64(list_r[t + 1]) if t + 1 < n_kept_below else base
+        left, best, best_rank = walk_step(list_p[t], np.int64(list_r[t]), r_next, left, shift,
+                                          total_n, total, inverse, best, best_rank)
+    node_packed = (np.int64(total_n) << shift) + total_f
+    left, best, best_rank = walk_step(node_packed - off, base, np.int64(-1), left, shift,
+                                      total_n, total, inverse, best, best_rank)
+    # The cut after the node's last listed sample leaves nothing on the right: not walked.
+    for t in range(n_kept_below, n_kept - 1):
+        u = np.uint64(t)
+        left, best, best_rank = walk_step(list_p[u], np.int64(list_r[u]),
+                                          np.int64(list_r[u + np.uint64(1)]), left, shift,
+                                          total_n, total, inverse, best, best_rank)
+    if best < 0.0:
+        return -np.inf, np.int64(-1), True
+    return best * unit * unit, best_rank, False
 
 
 @njit(inline="always")
 def best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w, node_wy,
                          counts, sums, counts_b, sums_b, total_n, total_s, inverse, n_levels):
     """best_split's few-values path, adding only the regulator's samples off its base rank
-    (sparse_samples/sparse_ranks[first:last]).
+    (sparse_samples/sparse_ranks[first:last]), for a regulator with few values.
 
     node_w/node_wy hold the node's bootstrap counts and weighted targets by sample, zero
     outside the node, so a listed sample outside it adds nothing; the base rank's accumulators

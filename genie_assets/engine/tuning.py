@@ -34,13 +34,27 @@ LIST_AHEAD = 8
 # of them (false sharing).
 APART = 64
 # A regulator whose most common value holds at least this share of the samples (zeros, in
-# single-cell counts) also lists its other samples (memory: at most 0.3 × 3 bytes per value,
-# less than its one-byte ranks). A node of at least SPARSE_NODE samples evaluates it from that
-# list when the list is no longer than the node (SPARSE_RATIO × m): each listed sample costs
-# about what a node's sample does, and the ones outside the node add zero.
+# single-cell data) also lists its other samples in rank order (memory: at most 0.3 × 3 bytes
+# per value, less than its one-byte ranks). A node of at least SPARSE_NODE samples evaluates
+# it from that list (splits.off_base_path):
+# - with many values (at most WALK_SAMPLES_PER_LEVEL listed samples per value: normalised
+#   single-cell data, ~230 values for ~250 listed samples at 2,000 cells) by walking the list
+#   in rank order when it is at most WALK_RATIO × m long: no accumulators to fill and scan
+#   rank by rank, and the list is read in order where the node's path reads a rank per
+#   sample from a row out of cache; 0.28–0.63 µs per candidate against 0.66–1.9 µs, down to
+#   m = 25 (docs/benchmarks.md);
+# - with few (counts) by adding the list into per-rank accumulators, at ADD_NODE samples or
+#   more when the list is no longer than the node: each listed sample costs about what a
+#   node's sample does, and the ones outside the node add zero. Walking it instead measured
+#   13–18 % slower at the single-cell-sparse shape (the accumulators are a handful).
 SPARSE_SHARE = 0.7
-SPARSE_NODE = 64
-SPARSE_RATIO = 1.0
+SPARSE_NODE = 32
+WALK_SAMPLES_PER_LEVEL = 4
+WALK_RATIO = 8
+ADD_NODE = 64
+# A node of at least this many samples that walks lists draws two candidates at a time in
+# the four-at-once grower: it rarely draws four count-like ones it can take together.
+PAIRS_NODE = 64
 # Count-like regulators (at most this many values, and at most one per two samples) are
 # evaluated four at a time where four drawn together take the few-values path. Their
 # accumulators sit QUAD_LEVELS × 8 = 1,024 bytes apart, not 4,096: a load waits on an earlier

@@ -35,11 +35,13 @@ Workspace = namedtuple("Workspace", [
     "node_values",  # extra-trees: a regulator's values in the node
     "node_w",  # a node's weights by sample, zero outside the node (lists off the base rank)
     "node_wy",  # and weighted targets
+    "node_pw",  # and both packed (weight and fixed-point target, see packing)
     "stack",  # depth-first nodes to split: (start, end, known constants)
     "weighted_fixed",  # per sample: weight × fixed-point target (four at once)
     "node_p",  # a node's weight and fixed-point target packed in one integer (see packing)
     "packed",  # four candidates' packed accumulators, QUAD_LEVELS apart
     "quad_features", "quad_rows", "quad_levels", "quad_proxies", "quad_ranks",  # the four
+    "list_p", "list_r",  # a listed regulator's samples inside a node: packed, and their ranks
 ])
 
 
@@ -85,6 +87,7 @@ def new_workspace(n_samples, n_inputs, n_ranks):
         empty_apart(n_samples, np.float64),
         zeros_apart(n_samples, np.int64),
         zeros_apart(n_samples, np.float64),
+        zeros_apart(n_samples, np.int64),
         empty_apart(3 * (n_samples + 2), np.int64).reshape((n_samples + 2, 3)),
         zeros_apart(n_samples, np.int64),
         empty_apart(n_samples, np.int64),
@@ -94,4 +97,6 @@ def new_workspace(n_samples, n_inputs, n_ranks):
         empty_apart(4, np.int64),
         empty_apart(4, np.float64),
         empty_apart(4, np.int64),
+        empty_apart(n_samples + 1, np.int64),
+        empty_apart(n_samples + 1, np.int64),
     )
