@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
 
-.PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench clean java
+.PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench bench-peers clean java
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -23,10 +23,11 @@ java:
 	  exit 1; }
 
 # The engine compiled once, here, for this CPU (a few minutes the first time after an engine
-# change, a second after), into the package's own cache, where every later process finds it.
+# change, a second after), into the package's own cache, where every later process finds it;
+# alongside, on a second core, the portable cache that SageMaker jobs ship.
 setup: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p $(GENIE_ARTIFACTS_DIR)
-	$(BIN)/python -m genie_assets.engine.compile_cache
+	$(BIN)/python -m genie_assets.engine.compile_cache --with-portable
 
 # The instance's settings (telemetry off, ...) from deploy/dagster.yaml.
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
@@ -75,6 +76,11 @@ ui: setup
 
 bench: setup
 	$(BIN)/python benchmarks/engine.py
+
+# The engines against arboreto (GRNBoost2, GENIE3) and R's GENIE3, side by side; builds the
+# peers' own environment in .genie/peers (they are not project dependencies).
+bench-peers: setup
+	$(BIN)/python benchmarks/peers.py
 
 clean:
 	rm -rf .genie test-output

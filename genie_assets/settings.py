@@ -171,18 +171,21 @@ class Settings:
         if environment not in ENVIRONMENTS:
             raise SettingsError(f"GENIE_ENV={environment!r} is not one of "
                                 f"{', '.join(ENVIRONMENTS)}")
-        defaults = Genie3Params()
+        # Every GENIE3 parameter from GENIE_<ITS NAME> (GENIE_METHOD, GENIE_N_TREES, ...);
+        # those unset take the method's default.
+        given = {name: env.get(f"GENIE_{name.upper()}", "").strip()
+                 for name in Genie3Params.field_names()}
         try:
-            genie3 = Genie3Params.from_dict({
-                "method": env.get("GENIE_METHOD", defaults.method),
-                "n_trees": _integer(env, "GENIE_N_TREES", defaults.n_trees, minimum=1),
-                "max_features": env.get("GENIE_MAX_FEATURES", str(defaults.max_features)),
-                "seed": _integer(env, "GENIE_SEED", defaults.seed, minimum=0),
-                "engine": env.get("GENIE_ENGINE", defaults.engine),
-            })
+            genie3 = Genie3Params.from_dict(given)
         except ValueError as error:
-            raise SettingsError(f"GENIE_METHOD, GENIE_MAX_FEATURES or GENIE_ENGINE: "
-                                f"{error}") from None
+            # "n_trees='many' is not ..." names its variable: GENIE_N_TREES='many' is not ...
+            text = str(error)
+            for name in given:
+                if text.startswith(f"{name}="):
+                    raise SettingsError(f"GENIE_{name.upper()}{text[len(name):]}") from None
+            named = ", ".join(f"GENIE_{name.upper()}={value}" for name, value in given.items()
+                              if value)
+            raise SettingsError(f"{named or 'the GENIE3 defaults'}: {text}") from None
         return cls(
             environment=environment,
             artifacts_dir=str(Path(env.get("GENIE_ARTIFACTS_DIR", ".genie/artifacts"))

@@ -125,8 +125,8 @@ def new_instance() -> DagsterInstance:
     return DagsterInstance.ephemeral()
 
 
-def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
-    """expression → every shard partition → downstream; returns metadata by asset."""
+def materialize_toy_shards(resources: dict, instance: DagsterInstance) -> dict:
+    """expression → every shard partition; returns each shard's metadata by partition key."""
     metadata = {}
     result = materialize(ALL_ASSETS, selection=["expression_matrix"], resources=resources,
                          instance=instance)
@@ -136,6 +136,12 @@ def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict
                              resources=resources, instance=instance)
         assert result.success, failure_messages(result)
         metadata[key] = result.asset_materializations_for_node("importance_shards")[0].metadata
+    return metadata
+
+
+def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict:
+    """expression → every shard partition → downstream; returns metadata by asset."""
+    metadata = materialize_toy_shards(resources, instance)
     result = materialize([*ALL_ASSETS, *ALL_CHECKS], selection=DOWNSTREAM, resources=resources,
                          instance=instance)
     assert result.success, failure_messages(result)

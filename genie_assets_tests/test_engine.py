@@ -357,8 +357,9 @@ def test_max_features_choices_and_bad_parameters():
     assert Genie3Params(max_features="sqrt").n_candidates_per_node(99) == 9
     assert Genie3Params(max_features="all").n_candidates_per_node(99) == 99
     assert Genie3Params(max_features=5).n_candidates_per_node(3) == 3
+    assert Genie3Params(max_features=0.1).n_candidates_per_node(99) == 9
     with pytest.raises(ValueError, match="method"):
-        Genie3Params(method="GBM")
+        Genie3Params(method="GBT")
     with pytest.raises(ValueError, match="max_features"):
         Genie3Params(max_features="log2")
     with pytest.raises(ValueError, match="n_trees"):

@@ -37,6 +37,8 @@ def test_hyperparameters_that_do_not_make_a_task_are_refused():
     with pytest.raises(ShardError, match="shard-0001 is not shard 2"):
         ShardTask.from_hyperparameters({**good, "shard_index": "2"})
     with pytest.raises(ValueError, match="unknown GENIE3 parameters"):
+        ShardTask.from_hyperparameters({**good, "loss": "huber"})
+    with pytest.raises(ValueError, match="learning_rate applies to method GBM only"):
         ShardTask.from_hyperparameters({**good, "learning_rate": "0.1"})
 
 

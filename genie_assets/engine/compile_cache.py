@@ -50,15 +50,22 @@ MANIFEST = "manifest.json"
 SHIPPED_FOLDER = "engine_cache"
 
 
+# The engine's modules that hold no compiled code (its Python front, and this one): editing
+# them compiles nothing afresh. One that gains a compiled function is hashed again.
+WITHOUT_COMPILED_CODE = {"__init__.py", "core.py", "fast.py", "params.py"}
+
+
 @functools.lru_cache(maxsize=None)
 def engine_source_hash() -> str:
-    """Hash of every module of the engine but this one (which holds no compiled code): any
-    edit compiles everything afresh."""
+    """Hash of every module of the engine with compiled code: any edit to one compiles
+    everything afresh."""
     digest = hashlib.sha256()
     for path in sorted(ENGINE_DIR.glob("*.py")):
-        if path.name == Path(__file__).name:
+        source = path.read_bytes()
+        if path.name == Path(__file__).name or (
+                path.name in WITHOUT_COMPILED_CODE and b"@njit" not in source):
             continue
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.name.encode() + b"\0" + source + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -148,11 +155,12 @@ def compile_seconds() -> float:
 
 
 def compile_for_common_shapes(large: bool = False) -> list[str]:
-    """Compiles the grower for the rank types of up to 65,536 samples (uint8 and uint16 ranks)
-    and, with `large`, of more samples too (whose sample numbers take 32 bits); returns what
-    it compiled, e.g. 'uint8 ranks of 20 samples'."""
+    """Compiles the forests' grower and boosting for the rank types of up to 65,536 samples
+    (uint8 and uint16 ranks) and, with `large`, of more samples too (whose sample numbers take
+    32 bits); returns what it compiled, e.g. 'uint8 ranks of 20 samples'."""
     import numpy as np
 
+    from genie_assets.engine.boosting import _boosted_importances
     from genie_assets.engine.grower import GENERAL, _importances
     from genie_assets.engine.ranking import rank_regulators
 
@@ -168,7 +176,11 @@ def compile_for_common_shapes(large: bool = False) -> list[str]:
             values = np.round(values, decimals)
         ranked = rank_regulators(values)
         inputs = np.arange(2, dtype=np.int64)
-        compile_ahead(_importances, (*ranked, inputs, values[0].copy(), 1, 1, False, 1, GENERAL))
+        y = values[0].copy()
+        compile_ahead(_importances, (*ranked, inputs, y, 1, 1, False, 1, GENERAL, n_samples))
+        compile_ahead(_boosted_importances, (ranked.ranks, ranked.level_offsets, ranked.n_ranks,
+                                             inputs, y, 1, 1, 3, 0.01, n_samples - 1, 25, False,
+                                             1))
         done.append(f"{ranked.ranks.dtype} ranks of {n_samples} samples")
     return done
 
@@ -299,13 +311,25 @@ def _compile_for_portable_target(folder: Path) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """python -m genie_assets.engine.compile_cache [--large] [--portable FOLDER]: compile the
-    engine ahead, for this CPU or for PORTABLE_TARGET into FOLDER."""
+    """python -m genie_assets.engine.compile_cache [--large] [--portable FOLDER]
+    [--with-portable]: compile the engine ahead, for this CPU or for PORTABLE_TARGET into FOLDER;
+    --with-portable also builds portable_cache() alongside."""
     argv = sys.argv[1:] if argv is None else argv
     if "--portable" in argv:  # --portable FOLDER: for shipping (portable_cache)
         _compile_for_portable_target(Path(argv[argv.index("--portable") + 1]))
+    portable = None
+    if "--with-portable" in argv and host_has_portable_target():
+        import subprocess
+
+        # numba compiles on one core: the cache SageMaker jobs ship compiles on another
+        # meanwhile, instead of later, in the first test or job that needs it.
+        portable = subprocess.Popen([sys.executable, "-c", "from genie_assets.engine."
+                                     "compile_cache import portable_cache; portable_cache()"])
     started = time.perf_counter()
     done = compile_for_common_shapes(large="--large" in argv)
+    if portable is not None and portable.wait() != 0:
+        print("engine cache: compiling the portable cache failed; the first SageMaker job "
+              "will compile it", file=sys.stderr)
     print(f"engine compiled for {', '.join(done)} in {time.perf_counter() - started:.1f} s "
           f"({compile_seconds():.1f} s compiling or loading), cached in {cache_dir()}")
     return 0

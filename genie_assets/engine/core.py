@@ -11,9 +11,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from genie_assets.engine.params import Genie3Params
+from genie_assets.engine.params import STABILITY_TOP, Genie3Params
 
 EDGE_COLUMNS = ["regulator", "target", "importance"]
+# With n_seeds > 1 the edges also carry their stability (Genie3Params).
+STABILITY_COLUMN = "stability"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -24,23 +26,27 @@ def genie3(
     targets: Optional[Sequence[str]] = None,
     *,
     method: str = "RF",
-    n_trees: int = 1000,
-    max_features="sqrt",
+    n_trees: Optional[int] = None,
+    max_features=None,
     seed: int = 0,
     n_jobs: int = 1,
     engine: Optional[str] = None,
     progress: Optional[ProgressCallback] = None,
+    **settings,
 ) -> pd.DataFrame:
     """Infer a gene regulatory network from a samples × genes expression matrix.
 
     Returns one row per (regulator, target) pair, no self-edges, with the regulator's importance
     for predicting the target. Regulators default to every gene, targets to every gene. The
-    same seed gives the same edges whatever the order of the genes or of the targets.
-    `progress(done, total)` is called as targets finish.
+    same seed gives the same edges whatever the order of the genes or of the targets, the
+    threads or the shards. method is RF, ET (GENIE3) or GBM (GRNBoost2); `settings` are
+    Genie3Params' other fields (max_samples, learning_rate, max_depth, subsample,
+    early_stopping_window, n_seeds); None takes the method's default. With n_seeds > 1 the
+    edges carry a `stability` column. `progress(done, total)` is called as targets finish.
     """
     params = Genie3Params(
         method=method, n_trees=n_trees, max_features=max_features, seed=seed,
-        **({"engine": engine} if engine else {}),
+        **({"engine": engine} if engine else {}), **settings,
     )
     return infer_edges(expression, regulators, targets, params, n_jobs=n_jobs, progress=progress)
 
@@ -80,22 +86,37 @@ def infer_edges(
         importance_of = _reference_importances(
             np.ascontiguousarray(data[:, regulator_columns].T), params)
 
-    def one_target(target: str) -> np.ndarray:
+    def one_target(target: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
         y = data[:, column[target]].astype(np.float64)
         inputs = np.array(
             [i for i, r in enumerate(regulators) if r != target], dtype=np.int64
         )
         result = np.zeros(len(regulators), dtype=np.float64)
-        if len(inputs) == 0:
-            return result
+        stability = np.zeros(len(regulators)) if params.n_seeds > 1 else None
         std = y.std()
-        if std > 0:
-            # The reference implementation scales each target to unit variance.
-            result[inputs] = importance_of(inputs, y / std, params.target_seed(target))
-        return result
+        if len(inputs) == 0 or std == 0:
+            return result, stability
+        # The reference implementation scales each target to unit variance.
+        runs = [importance_of(inputs, y / std, params.target_seed(target, replicate))
+                for replicate in range(params.n_seeds)]
+        result[inputs] = np.mean(runs, axis=0) if len(runs) > 1 else runs[0]
+        if stability is not None:
+            stability[inputs] = top_share(runs, STABILITY_TOP)
+        return result, stability
 
     results = _map_targets(one_target, targets, n_workers, progress)
-    return edges_frame(regulators, targets, results, regulator_row)
+    return edges_frame(regulators, targets, [r for r, _ in results], regulator_row,
+                       None if params.n_seeds == 1 else [s for _, s in results])
+
+
+def top_share(runs: Sequence[np.ndarray], top: int) -> np.ndarray:
+    """Per regulator, the share of runs in which it is among the `top` strongest (ties at the
+    cut by position, so every run counts exactly `top`; a zero importance never counts)."""
+    counted = np.zeros(len(runs[0]))
+    for importances in runs:
+        strongest = np.argsort(-importances, kind="stable")[:top]
+        counted[strongest[importances[strongest] > 0]] += 1
+    return counted / len(runs)
 
 
 def resolve_n_jobs(n_jobs: int) -> int:
@@ -127,41 +148,63 @@ def _map_targets(one_target, targets, n_workers, progress):
         return list(pool.map(run, targets))
 
 
-def edges_frame(regulators, targets, results, regulator_row) -> pd.DataFrame:
-    """The edge table for `targets` from their per-regulator importance vectors."""
+def edges_frame(regulators, targets, results, regulator_row, stabilities=None
+                ) -> pd.DataFrame:
+    """The edge table for `targets` from their per-regulator importance vectors (and
+    stabilities, for a consensus of seeds)."""
     n_reg = len(regulators)
     regulator_names = np.array(regulators, dtype=object)
-    blocks_reg, blocks_target, blocks_importance = [], [], []
-    for target, importances in zip(targets, results):
+    blocks_reg, blocks_target, blocks_importance, blocks_stability = [], [], [], []
+    for k, (target, importances) in enumerate(zip(targets, results)):
         keep = np.ones(n_reg, dtype=bool)
         if target in regulator_row:
             keep[regulator_row[target]] = False
         blocks_reg.append(regulator_names[keep])
         blocks_target.append(np.full(int(keep.sum()), target, dtype=object))
         blocks_importance.append(importances[keep].astype(np.float32))
+        if stabilities is not None:
+            blocks_stability.append(stabilities[k][keep].astype(np.float32))
+    columns = EDGE_COLUMNS + ([STABILITY_COLUMN] if stabilities is not None else [])
     if not blocks_reg:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(EDGE_COLUMNS, ["object", "object", "float32"])})
-    return pd.DataFrame({
+                             zip(columns, ["object", "object", "float32", "float32"])})
+    frame = pd.DataFrame({
         "regulator": np.concatenate(blocks_reg),
         "target": np.concatenate(blocks_target),
         "importance": np.concatenate(blocks_importance),
     })
+    if stabilities is not None:
+        frame[STABILITY_COLUMN] = np.concatenate(blocks_stability)
+    return frame
 
 
 def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: Genie3Params):
     from genie_assets.engine import fast
 
     # Ranked from the samples × genes matrix's columns, not from a copy of them. A random
-    # forest needs only the ranks; extra-trees also reads values, from the matrix itself where
-    # it is Fortran-ordered (a frame read from a file), else from a regulator-major copy.
+    # forest and boosting need only the ranks; extra-trees also reads values, from the matrix
+    # itself where it is Fortran-ordered (a frame read from a file), else from a
+    # regulator-major copy.
     ranked = fast.rank_regulators(data.T, regulator_columns, keep_values=params.method == "ET")
+    n_drawn = params.n_drawn_samples(data.shape[0])
+
+    if params.method == "GBM":
+        def boosted(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+            return fast.boosted_importances(
+                ranked, inputs, y, n_rounds=params.n_trees,
+                n_candidates=params.n_candidates_per_node(len(inputs)),
+                max_depth=params.max_depth, learning_rate=params.learning_rate,
+                n_inbag=n_drawn, early_stopping_window=params.early_stopping_window,
+                same_samples=params.oob_improvement == "same-samples",
+                per_round=params.importance_scale == "rounds", seed=seed)[0]
+
+        return boosted
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         return fast.forest_importances(
             ranked, inputs, y, n_trees=params.n_trees,
             n_candidates=params.n_candidates_per_node(len(inputs)),
-            extra_trees=params.method == "ET", seed=seed)
+            extra_trees=params.method == "ET", seed=seed, n_drawn=n_drawn)
 
     return importances
 
@@ -169,7 +212,12 @@ def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: G
 def _reference_importances(regulator_values: np.ndarray, params: Genie3Params):
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
+    if params.method == "GBM":
+        return _reference_boosting(regulator_values, params)
     forest_class = RandomForestRegressor if params.method == "RF" else ExtraTreesRegressor
+    n_samples = regulator_values.shape[1]
+    bootstrap = {} if params.max_samples is None else {
+        "max_samples": params.n_drawn_samples(n_samples)}
 
     def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         forest = forest_class(
@@ -177,6 +225,7 @@ def _reference_importances(regulator_values: np.ndarray, params: Genie3Params):
             max_features=params.n_candidates_per_node(len(inputs)),
             random_state=seed % (2**32),
             n_jobs=1,
+            **bootstrap,
         )
         forest.fit(regulator_values[inputs].T, y)
         per_tree = [t.tree_.compute_feature_importances(normalize=False)
@@ -184,3 +233,54 @@ def _reference_importances(regulator_values: np.ndarray, params: Genie3Params):
         return np.mean(per_tree, axis=0)
 
     return importances
+
+
+def _reference_boosting(regulator_values: np.ndarray, params: Genie3Params):
+    """scikit-learn's GradientBoostingRegressor with the same settings, stopped by the same
+    rule (OutOfBagStop), its importances on arboreto's scale."""
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    def importances(inputs: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+        boosting = GradientBoostingRegressor(
+            loss="squared_error", learning_rate=params.learning_rate,
+            n_estimators=params.n_trees, max_depth=params.max_depth,
+            subsample=params.subsample,
+            max_features=params.n_candidates_per_node(len(inputs)),
+            random_state=seed % (2**32),
+        )
+        x = regulator_values[inputs].T
+        monitor = (OutOfBagStop(x, params.learning_rate, params.early_stopping_window,
+                                params.oob_improvement == "same-samples")
+                   if params.early_stopping_window else None)
+        boosting.fit(x, y, monitor=monitor)
+        scale = len(boosting.estimators_) if params.importance_scale == "rounds" else 1
+        return boosting.feature_importances_ * scale
+
+    return importances
+
+
+class OutOfBagStop:
+    """A GradientBoostingRegressor monitor: stops when the out-of-bag improvement, averaged over
+    the last `window` rounds, is negative (arboreto's EarlyStopMonitor). The improvement is
+    scikit-learn's oob_improvement_ (against the last round's loss, on its out-of-bag samples)
+    or, with same_samples, the drop in squared error a round's tree brings on that round's
+    out-of-bag samples (what oob_improvement_ held before scikit-learn 1.3)."""
+
+    def __init__(self, x: np.ndarray, learning_rate: float, window: int, same_samples: bool):
+        self.x = x
+        self.learning_rate = learning_rate
+        self.window = window
+        self.same_samples = same_samples
+        self.improvements: list[float] = []
+
+    def __call__(self, i: int, boosting, fitting: dict) -> bool:
+        if not self.same_samples:
+            recent = boosting.oob_improvement_[max(0, i + 1 - self.window):i + 1]
+            return i >= self.window - 1 and np.mean(recent) < 0
+        out_of_bag = ~fitting["sample_mask"]
+        y = fitting["y"][out_of_bag]
+        after = np.asarray(fitting["raw_predictions"]).reshape(len(out_of_bag))[out_of_bag]
+        before = after - self.learning_rate * boosting.estimators_[i, 0].predict(
+            self.x[out_of_bag])
+        self.improvements.append(float(np.mean((y - before) ** 2) - np.mean((y - after) ** 2)))
+        return i >= self.window - 1 and np.mean(self.improvements[-self.window:]) < 0

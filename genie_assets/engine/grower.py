@@ -69,22 +69,24 @@ Regulators = namedtuple("Regulators", [
     "sparse_samples", "sparse_ranks", "sparse_below", "inputs", "few_levels", "prefetching",
     "any_off_base",
 ])
-# The target: its values, their fixed-point form (shift, 1/scale, values), and 1/w by weight w.
-Target = namedtuple("Target", ["y", "shift", "unit", "fixed_y", "inverse"])
+# The target: its values, their fixed-point form (shift, 1/scale, values), 1/w by weight w, and
+# how many samples each tree's bootstrap draws.
+Target = namedtuple("Target", ["y", "shift", "unit", "fixed_y", "inverse", "n_drawn"])
 
 
 def forest_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray, *,
-                       n_trees: int, n_candidates: int, extra_trees: bool, seed: int
-                       ) -> np.ndarray:
+                       n_trees: int, n_candidates: int, extra_trees: bool, seed: int,
+                       n_drawn: int = -1) -> np.ndarray:
     """Importances of the regulators `inputs` (rows of `ranked`) for one target `y`.
 
     Returns an array aligned with `inputs`: the impurity decrease of each regulator, summed over
     its splits, divided by the root weight, averaged over n_trees trees (scikit-learn's
-    compute_feature_importances(normalize=False)). n_candidates is K, drawn per node.
+    compute_feature_importances(normalize=False)). n_candidates is K, drawn per node;
+    n_drawn the bootstrap's size (random forest; -1: as many as there are samples).
     """
     return grow_importances(ranked, inputs, y, n_trees=n_trees, n_candidates=n_candidates,
                             extra_trees=extra_trees, seed=seed,
-                            grower=choose_grower(ranked, inputs, extra_trees))
+                            grower=choose_grower(ranked, inputs, extra_trees), n_drawn=n_drawn)
 
 
 def choose_grower(ranked: RankedRegulators, inputs: np.ndarray, extra_trees: bool) -> int:
@@ -106,7 +108,7 @@ def choose_grower(ranked: RankedRegulators, inputs: np.ndarray, extra_trees: boo
 
 def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray, *,
                      n_trees: int, n_candidates: int, extra_trees: bool, seed: int,
-                     grower: int) -> np.ndarray:
+                     grower: int, n_drawn: int = -1) -> np.ndarray:
     """forest_importances with the grower given (GROWERS); extra-trees takes only GENERAL."""
     if extra_trees and grower != GENERAL:
         raise ParameterError("extra-trees is grown by the general grower only")
@@ -114,7 +116,12 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
     if extra_trees and not few_levels and ranked.values.shape[0] == 0:
         raise ParameterError("extra-trees on many-valued regulators needs their values: "
                           "rank them with keep_values=True")
-    args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower)
+    if n_drawn < 0:
+        n_drawn = len(y)
+    if not 1 <= n_drawn <= len(y) or (extra_trees and n_drawn != len(y)):
+        raise ParameterError(f"a bootstrap of {n_drawn} of {len(y)} samples"
+                             f"{' (extra-trees takes every sample)' if extra_trees else ''}")
+    args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
     # Compiled (or loaded) apart from the call, so that the time it takes is known.
     compile_cache.compile_ahead(_importances, args)
     return _importances(*args)
@@ -123,7 +130,7 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
 @njit(nogil=True, cache=True)
 def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
                  sparse_samples, sparse_ranks, sparse_below, value_rows, inputs, y, n_trees,
-                 n_candidates, extra_trees, seed, grower):
+                 n_candidates, extra_trees, seed, grower, n_drawn):
     n_samples = y.shape[0]
     importance = np.zeros(inputs.shape[0], dtype=np.float64)
     inverse = zeros_apart(n_samples + 1, np.float64)
@@ -133,7 +140,7 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
     fixed_y = empty_apart(n_samples, np.int64)
     for s in range(n_samples):
         fixed_y[s] = np.int64(np.round(y[s] * scale))
-    target = Target(y, shift, 1.0 / scale, fixed_y, inverse)
+    target = Target(y, shift, 1.0 / scale, fixed_y, inverse, n_drawn)
     data = Regulators(values, value_rows, ranks, levels, level_offsets, base_rank, sparse_offsets,
                       sparse_samples, sparse_ranks, sparse_below, inputs,
                       n_ranks <= FEW_LEVELS and levels.shape[0] > 0,
@@ -339,9 +346,9 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
 
 @njit(inline="always")
 def draw_bootstrap(ws, target, state, extra_trees, group):
-    """The tree's sample weights (a bootstrap for RF as whole-number weights on the distinct
-    samples drawn; every sample once for ET); lists the drawn samples in ascending order.
-    Returns how many there are."""
+    """The tree's sample weights (a bootstrap of target.n_drawn draws for RF, as whole-number
+    weights on the distinct samples drawn; every sample once for ET); lists the drawn samples
+    in ascending order. Returns how many there are."""
     y = target.y
     n_samples = y.shape[0]
     weight = ws.weight
@@ -349,7 +356,7 @@ def draw_bootstrap(ws, target, state, extra_trees, group):
         for s in range(n_samples):
             weight[s] = 1
     else:
-        for _ in range(n_samples):
+        for _ in range(target.n_drawn):
             weight[randint(state, 0, n_samples)] += 1
     n_node = 0
     for s in range(n_samples):

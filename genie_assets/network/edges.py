@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from genie_assets.errors import MissingShardsError, StaleShardsError
 from genie_assets.files import atomic_path
-from genie_assets.shard.program import EDGE_SCHEMA, read_shard_report
+from genie_assets.shard.program import edge_schema, read_shard_report
 
 
 @dataclasses.dataclass
@@ -61,7 +61,8 @@ def merge_shards(
     n_edges = 0
     low, high, total = math.inf, -math.inf, 0.0
     with atomic_path(output) as temporary:
-        with pq.ParquetWriter(temporary, EDGE_SCHEMA) as writer:
+        schema = edge_schema(pq.read_schema(shard_files[expected_keys[0]]).names)
+        with pq.ParquetWriter(temporary, schema) as writer:
             for key in expected_keys:
                 shard = pq.ParquetFile(shard_files[key])
                 for batch in shard.iter_batches(batch_size=1 << 20):

@@ -55,6 +55,14 @@ EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
                          ("importance", pa.float32())])
 
 
+def edge_schema(columns) -> pa.Schema:
+    """EDGE_SCHEMA, with the stability column where a consensus of seeds (n_seeds > 1) gave
+    one."""
+    if "stability" in columns:
+        return EDGE_SCHEMA.append(pa.field("stability", pa.float32()))
+    return EDGE_SCHEMA
+
+
 # Bytes per edge while a shard's result is a pandas frame (two object columns and a float).
 BYTES_PER_EDGE = 160
 
@@ -63,10 +71,11 @@ def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targe
                         n_workers: int) -> int:
     """Peak memory of a shard: the matrix (read, as float64, regulator copy and its ranks:
     int32 while they are computed, then one or two bytes), its edges as a frame and as Arrow,
-    and one tree's work arrays per worker."""
+    and one tree's work arrays per worker (boosting's few more per sample included; a smaller
+    bootstrap, max_samples, still indexes every sample, so it needs as much)."""
     matrix = n_samples * n_genes * 8 * 2 + n_samples * n_regulators * (8 + 4 + 2)
     edges = n_targets * n_regulators * (BYTES_PER_EDGE + 40)
-    per_worker = n_samples * 8 * 14 + n_regulators * 8 * 4
+    per_worker = n_samples * 8 * 20 + n_regulators * 8 * 4
     return matrix + edges + n_workers * per_worker + (300 << 20)
 
 
@@ -261,7 +270,8 @@ def write_output(contract: SageMakerContract, task: ShardTask, name: str, edges,
                  shard_report: ShardReport, started: float, log) -> None:
     """The host's edges and report into the model directory, each under a temporary name
     renamed when whole, and, on SageMaker, to the task's S3 prefix."""
-    table = pa.Table.from_pandas(edges, schema=EDGE_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(edges, schema=edge_schema(edges.columns),
+                                 preserve_index=False)
     table = table.replace_schema_metadata({SHARD_METADATA_KEY: json.dumps(shard_report)})
     contract.model_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(contract.model_dir / edges_file(name)) as temporary:
@@ -300,11 +310,12 @@ def upload_files(s3_uri: str, files: list[Path]) -> None:
 def combine_host_outputs(parts: list[tuple[Path, ShardReport]], output: Path) -> ShardReport:
     """One shard file from the files of a job's hosts, with one report for the whole shard."""
     combined = combine_reports([report for _, report in parts])
+    schema = edge_schema(pq.read_schema(parts[0][0]).names)
     with atomic_path(output) as temporary:
-        with pq.ParquetWriter(temporary, EDGE_SCHEMA.with_metadata(
+        with pq.ParquetWriter(temporary, schema.with_metadata(
                 {SHARD_METADATA_KEY: json.dumps(combined)})) as writer:
             for path, _ in parts:
-                writer.write_table(pq.read_table(path).cast(EDGE_SCHEMA))
+                writer.write_table(pq.read_table(path).cast(schema))
     return combined
 
 

@@ -1,0 +1,271 @@
+"""This project's engines against their peers, side by side in one run: arboreto's GRNBoost2 and
+GENIE3 (in their own environment, .genie/peers, which this script builds: they are not project
+dependencies) and R's Bioconductor GENIE3 (Debian's r-bioc-genie3, installed where apt and root
+allow; skipped, with the reason, where it is not available).
+
+Prints, per shape, CPU seconds per target on one core (medians of --repeats, the engines
+interleaved so the machine's noise hits all alike) and the ratios the README quotes; AUPR and
+AUROC on DREAM4 networks 1-3; and the column-permutation check (per-target Spearman between two
+runs, same seed, the matrix's columns in two orders). Never asserts a time.
+
+    python benchmarks/peers.py [--repeats 3] [--shapes ...] [--engines ...] [--accuracy-engines ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from engine import synthetic_expression  # noqa: E402  (benchmarks/engine.py)
+
+from genie_assets.engine import genie3  # noqa: E402
+from genie_assets.inputs.expression import read_expression  # noqa: E402
+from genie_assets.inputs.gold_standard import read_gold_standard  # noqa: E402
+from genie_assets.network.evaluation import score_network  # noqa: E402
+
+PEER_ENV = ROOT / ".genie" / "peers"
+# arboreto 0.1.6 is its last release; it runs its per-target step (peer_arboreto.py) with the
+# current scikit-learn, as `pip install arboreto` gives users today.
+PEER_PACKAGES = ["arboreto==0.1.6", "dask[dataframe]", "distributed", "scikit-learn", "pandas",
+                 "numpy", "pyarrow"]
+DREAM4 = Path(os.environ.get("GENIE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "dream4"
+
+SHAPES = {
+    "dream5-like": dict(n_samples=805, n_genes=1643, n_regulators=195, counts=False),
+    "single-cell-like": dict(n_samples=2000, n_genes=5000, n_regulators=5000, counts=True),
+    "20k-cells": dict(n_samples=20_000, n_genes=2000, n_regulators=2000, counts=True,
+                      log_depth=-2.5, per_10k=True),
+}
+# Rounds for the boosting engines compared at equal work (no early stopping).
+EQUAL_ROUNDS = 100
+# The forests' bootstrap at 20,000 cells (max_samples): 2,000 draws per tree.
+LARGE_N_MAX_SAMPLES = 0.1
+
+OURS = {
+    "fast RF": {"method": "RF"},
+    "fast RF max_samples": {"method": "RF", "max_samples": LARGE_N_MAX_SAMPLES},
+    "fast ET": {"method": "ET"},
+    "fast GBM": {"method": "GBM"},
+    f"fast GBM {EQUAL_ROUNDS} rounds": {"method": "GBM", "n_trees": EQUAL_ROUNDS,
+                                        "early_stopping_window": 0},
+    "sklearn RF": {"method": "RF", "engine": "reference"},
+    f"sklearn GBM {EQUAL_ROUNDS} rounds": {"method": "GBM", "n_trees": EQUAL_ROUNDS,
+                                           "early_stopping_window": 0, "engine": "reference"},
+}
+PEERS = {"arboreto GRNBoost2": "GBM", "arboreto GENIE3": "RF", "R GENIE3": "RF"}
+# Targets timed per shape: the slow engines (scikit-learn's forests, R) take a few.
+FEW_TARGETS = {"dream5-like": 3, "single-cell-like": 1, "20k-cells": 1}
+MANY_TARGETS = {"dream5-like": 20, "single-cell-like": 4, "20k-cells": 3}
+SLOW = {"sklearn RF", "arboreto GENIE3", "R GENIE3", f"sklearn GBM {EQUAL_ROUNDS} rounds"}
+# Not run at 20,000 cells (minutes per target): the full-bootstrap forests.
+NOT_AT_20K = {"fast RF", "fast ET", "sklearn RF", "arboreto GENIE3", "R GENIE3"}
+# Only at 20,000 cells.
+ONLY_AT_20K = {"fast RF max_samples"}
+
+
+def ensure_peer_env(log=print) -> bool:
+    """arboreto's environment under .genie/peers, built once."""
+    python = PEER_ENV / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import arboreto"],
+                                          capture_output=True).returncode == 0:
+        return True
+    log(f"building arboreto's environment in {PEER_ENV} (a few minutes, once)")
+    subprocess.run([sys.executable, "-m", "venv", str(PEER_ENV)], check=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES])
+    return done.returncode == 0
+
+
+def r_genie3_available(log=print) -> tuple[bool, str]:
+    """Whether R's GENIE3 runs here, installing Debian's r-bioc-genie3 where apt and root
+    allow. Returns (available, why not)."""
+    probe = ["Rscript", "-e", "suppressMessages(library(GENIE3))"]
+    if shutil.which("Rscript") and subprocess.run(probe, capture_output=True).returncode == 0:
+        return True, ""
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        found = subprocess.run(["apt-cache", "show", "r-bioc-genie3"], capture_output=True)
+        if found.returncode != 0:
+            return False, ("this system's Debian release has no r-bioc-genie3 package "
+                           "(Debian 13 'trixie' and later carry it)")
+        log("installing Debian's r-bioc-genie3")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "r-bioc-genie3"], check=False)
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return True, ""
+        return False, "apt-get install r-bioc-genie3 failed"
+    return False, "R's GENIE3 is not installed and apt (as root) is not available to install it"
+
+
+R_SCRIPT = """
+suppressMessages(library(GENIE3))
+args <- commandArgs(trailingOnly = TRUE)
+x <- t(as.matrix(read.table(args[1], header = TRUE, sep = "\\t", check.names = FALSE)))
+regulators <- readLines(args[2]); targets <- readLines(args[3])
+set.seed(as.integer(args[5]))
+seconds <- c(); links <- list()
+for (target in targets) {
+  started <- proc.time()[["user.self"]] + proc.time()[["sys.self"]]
+  w <- GENIE3(x, regulators = regulators, targets = target, nCores = 1, nTrees = 1000)
+  seconds <- c(seconds, proc.time()[["user.self"]] + proc.time()[["sys.self"]] - started)
+  links[[target]] <- getLinkList(w)
+}
+all <- do.call(rbind, links)
+colnames(all) <- c("regulator", "target", "importance")
+write.table(all, args[4], sep = "\\t", quote = FALSE, row.names = FALSE)
+cat(paste0("{\\"seconds\\": [", paste(seconds, collapse = ", "), "]}\\n"))
+"""
+
+
+def run_peer(name: str, frame: pd.DataFrame, regulators: list[str], targets: list[str],
+             seed: int, workdir: Path) -> tuple[pd.DataFrame, list[float]]:
+    """A peer's edges for `targets` and its CPU seconds per target (in its own process)."""
+    if name == "R GENIE3":
+        frame.to_csv(workdir / "x.tsv", sep="\t", index=False)
+        (workdir / "regulators.txt").write_text("\n".join(regulators) + "\n")
+        (workdir / "targets.txt").write_text("\n".join(targets) + "\n")
+        done = subprocess.run(["Rscript", "-e", R_SCRIPT, str(workdir / "x.tsv"),
+                               str(workdir / "regulators.txt"), str(workdir / "targets.txt"),
+                               str(workdir / "links.tsv"), str(seed)],
+                              check=True, capture_output=True, text=True)
+        edges = pd.read_csv(workdir / "links.tsv", sep="\t")
+    else:
+        np.save(workdir / "values.npy", frame.to_numpy(dtype=np.float64))
+        task = {"values": str(workdir / "values.npy"), "genes": list(frame.columns),
+                "regulators": regulators, "targets": targets, "method": PEERS[name],
+                "seed": seed, "output": str(workdir / "links.parquet")}
+        (workdir / "task.json").write_text(json.dumps(task))
+        done = subprocess.run([str(PEER_ENV / "bin" / "python"),
+                               str(ROOT / "benchmarks" / "peer_arboreto.py"),
+                               str(workdir / "task.json")],
+                              check=True, capture_output=True, text=True)
+        edges = pd.read_parquet(workdir / "links.parquet")
+    seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    return edges[["regulator", "target", "importance"]], seconds
+
+
+def run_ours(name: str, frame: pd.DataFrame, regulators: list[str], targets: list[str],
+             seed: int) -> tuple[pd.DataFrame, list[float]]:
+    settings = OURS[name]
+    # The compiled code loaded and the caches warm before the clock starts.
+    genie3(frame, regulators, targets[:1], seed=seed, **{**settings, "n_trees": 2})
+    started = time.process_time()
+    edges = genie3(frame, regulators, targets, seed=seed, n_jobs=1, **settings)
+    return edges, [(time.process_time() - started) / len(targets)] * len(targets)
+
+
+def run_engine(name, frame, regulators, targets, seed, workdir):
+    if name in OURS:
+        return run_ours(name, frame, regulators, targets, seed)
+    return run_peer(name, frame, regulators, targets, seed, workdir)
+
+
+def speed(engines: list[str], shapes: list[str], repeats: int, workdir: Path) -> None:
+    print("\n## CPU seconds per target, one core (median of "
+          f"{repeats}; the engines interleaved)\n")
+    for shape in shapes:
+        frame, regulators = synthetic_expression(**SHAPES[shape])
+        frame = frame.loc[:, ~(frame.std() == 0)]
+        regulators = [r for r in regulators if r in frame.columns]
+        here = [e for e in engines
+                if not (shape == "20k-cells" and e in NOT_AT_20K)
+                and not (shape != "20k-cells" and e in ONLY_AT_20K)]
+        seconds = {e: [] for e in here}
+        for repeat in range(repeats):
+            order = here[repeat % len(here):] + here[:repeat % len(here)]
+            for engine in order:
+                n = (FEW_TARGETS if engine in SLOW else MANY_TARGETS)[shape]
+                targets = list(frame.columns[-n:])
+                _, per_target = run_engine(engine, frame, regulators, targets, 0, workdir)
+                seconds[engine].append(statistics.mean(per_target))
+        medians = {e: statistics.median(s) for e, s in seconds.items()}
+        print(f"### {shape}: {frame.shape[0]} samples × {len(regulators)} regulators, "
+              f"{(frame.to_numpy() == 0).mean():.0%} zeros\n")
+        print("| engine | s/target |")
+        print("|---|---|")
+        for engine, value in medians.items():
+            print(f"| {engine} | {value:.3g} |")
+        print()
+        for fast_one, slow_one in [("fast RF", "sklearn RF"),
+                                   (f"fast GBM {EQUAL_ROUNDS} rounds",
+                                    f"sklearn GBM {EQUAL_ROUNDS} rounds"),
+                                   ("fast GBM", "arboreto GRNBoost2"),
+                                   ("fast RF", "arboreto GENIE3"), ("fast RF", "R GENIE3"),
+                                   ("fast RF max_samples", "fast GBM")]:
+            if fast_one in medians and slow_one in medians:
+                print(f"- {slow_one} / {fast_one}: "
+                      f"{medians[slow_one] / medians[fast_one]:.1f}×")
+        print()
+
+
+def dream4(network: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    expression = DREAM4 / f"insilico_size100_{network}_multifactorial.tsv"
+    gold = DREAM4 / f"DREAM4_GoldStandard_InSilico_Size100_multifactorial_{network}.tsv"
+    return read_expression(expression), read_gold_standard(gold)
+
+
+def mean_spearman(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    a = a.pivot(index="regulator", columns="target", values="importance")
+    b = b.pivot(index="regulator", columns="target", values="importance")
+    return float(np.mean([spearmanr(a[t], b.loc[a.index, t]).statistic for t in a.columns]))
+
+
+def accuracy(engines: list[str], workdir: Path) -> None:
+    print("\n## DREAM4 size 100, multifactorial: AUPR / AUROC; column-permutation Spearman\n")
+    print("| engine | network 1 | network 2 | network 3 | permuted columns, same seed |")
+    print("|---|---|---|---|---|")
+    for engine in engines:
+        cells = []
+        for network in (1, 2, 3):
+            frame, gold = dream4(network)
+            genes = list(frame.columns)
+            edges, _ = run_engine(engine, frame, genes, genes, 0, workdir)
+            scores = score_network(edges, gold)
+            cells.append(f"{scores['aupr']:.3f} / {scores['auroc']:.3f}")
+            if network == 1:
+                permuted = frame[list(np.random.default_rng(7).permutation(genes))]
+                other, _ = run_engine(engine, permuted, list(permuted.columns),
+                                      list(permuted.columns), 0, workdir)
+                stability = mean_spearman(edges, other)
+        print(f"| {engine} | {' | '.join(cells)} | {stability:.3f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    everything = list(OURS) + list(PEERS)
+    parser.add_argument("--engines", nargs="+", default=everything, choices=everything)
+    parser.add_argument("--accuracy-engines", nargs="*", default=everything,
+                        choices=[e for e in everything if e != "fast RF max_samples"])
+    arguments = parser.parse_args()
+    skipped = {}
+    if not ensure_peer_env():
+        skipped.update({p: "arboreto's environment could not be built"
+                        for p in PEERS if p != "R GENIE3"})
+    available, why = r_genie3_available()
+    if not available:
+        skipped["R GENIE3"] = why
+    for peer, reason in skipped.items():
+        print(f"skipping {peer}: {reason}")
+    engines = [e for e in arguments.engines if e not in skipped]
+    with tempfile.TemporaryDirectory() as folder:
+        speed(engines, arguments.shapes, arguments.repeats, Path(folder))
+        accuracy([e for e in arguments.accuracy_engines if e not in skipped], Path(folder))
+
+
+if __name__ == "__main__":
+    main()
