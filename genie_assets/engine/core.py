@@ -99,7 +99,7 @@ def infer_edges(
         # The reference implementation scales each target to unit variance.
         runs = [importance_of(inputs, y / std, params.target_seed(target, replicate))
                 for replicate in range(params.n_seeds)]
-        result[inputs] = np.mean(runs, axis=0) if len(runs) > 1 else runs[0]
+        result[inputs] = np.mean(runs, axis=0)
         if stability is not None:
             stability[inputs] = top_share(runs, STABILITY_TOP)
         return result, stability

@@ -32,7 +32,7 @@ from genie_assets.engine.compile_cache import (
     use_shipped_cache,
     write_manifest,
 )
-from genie_assets.engine.core import resolve_n_jobs
+from genie_assets.engine.core import STABILITY_COLUMN, resolve_n_jobs
 from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
 from genie_assets.settings import ShardProcess
@@ -58,8 +58,8 @@ EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
 def edge_schema(columns) -> pa.Schema:
     """EDGE_SCHEMA, with the stability column where a consensus of seeds (n_seeds > 1) gave
     one."""
-    if "stability" in columns:
-        return EDGE_SCHEMA.append(pa.field("stability", pa.float32()))
+    if STABILITY_COLUMN in columns:
+        return EDGE_SCHEMA.append(pa.field(STABILITY_COLUMN, pa.float32()))
     return EDGE_SCHEMA
 
 
