@@ -1,7 +1,7 @@
 """The GENIE3 engine: a plain library (NumPy, scikit-learn, numba), usable from a notebook."""
 
 from genie_assets.engine.core import EDGE_COLUMNS, genie3, infer_edges
-from genie_assets.engine.params import DEFAULT_ENGINE, ENGINE_CODE_VERSION, Genie3Params
+from genie_assets.engine.params import DEFAULT_ENGINE, RESULT_VERSIONS, Genie3Params
 
-__all__ = ["EDGE_COLUMNS", "DEFAULT_ENGINE", "ENGINE_CODE_VERSION", "Genie3Params", "genie3",
+__all__ = ["EDGE_COLUMNS", "DEFAULT_ENGINE", "RESULT_VERSIONS", "Genie3Params", "genie3",
            "infer_edges"]

@@ -10,6 +10,12 @@ splits on the squared error (friedman_mse ranks a node's cuts the same), leaves 
 residual, and every sample's prediction moves by learning_rate × its leaf's value. Out-of-bag
 samples follow the tree with the round's samples: a cut at rank r sends ranks <= r left.
 
+A node's candidates take the forests' split search (grower.py): drawn four at a time (the
+first K draws do not depend on what they find), four count-like ones in one pass over the node,
+the others two at a time, and a mostly-zero regulator from its list of non-zero samples. Each
+round's residuals are also held in fixed point (packing.fixed_point, per round) for the paths
+that sum in it.
+
 A round's out-of-bag improvement is the squared error on its out-of-bag samples after its tree,
 taken from the last round's (on the last round's out-of-bag samples, as scikit-learn computes it
 since release 1.3) or, with same_samples, from the error on the same samples before its tree
@@ -23,11 +29,24 @@ from numba import njit
 
 # Before any @njit(cache=True) below: it tells numba where the engine is cached.
 from genie_assets.engine import compile_cache
+from genie_assets.engine.grower import (
+    CONTINUOUS_PAIRS,
+    Target,
+    best_splits,
+    choose_grower,
+    four_count_like,
+    node_totals,
+    pack_node,
+    regulators_of,
+    spread_node,
+    unspread_node,
+)
+from genie_assets.engine.packing import fixed_point
 from genie_assets.engine.partitioning import partition_by_rank
 from genie_assets.engine.ranking import RankedRegulators
-from genie_assets.engine.splits import best_split
+from genie_assets.engine.splits import best_splits_of_four
 from genie_assets.engine.streams import randint, seed_state
-from genie_assets.engine.tuning import EPSILON
+from genie_assets.engine.tuning import EPSILON, SPARSE_NODE
 from genie_assets.engine.workspace import empty_apart, new_workspace, zeros_apart
 
 
@@ -44,9 +63,10 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
     per_round multiplied by the number of rounds (arboreto's scale, from scikit-learn's
     feature_importances_).
     """
-    args = (ranked.ranks, ranked.level_offsets, ranked.n_ranks, inputs, y, n_rounds,
-            n_candidates, max_depth, learning_rate, n_inbag, early_stopping_window,
-            same_samples, seed)
+    # Continuous regulators in pairs where most are continuous, as the forests' grower does.
+    continuous = choose_grower(ranked, inputs, False) == CONTINUOUS_PAIRS
+    args = (*ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
+            early_stopping_window, same_samples, continuous, seed)
     compile_cache.compile_ahead(_boosted_importances, args)
     summed, n_split, n_done = _boosted_importances(*args)
     total = summed.sum()
@@ -56,10 +76,15 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
 
 
 @njit(nogil=True, cache=True)
-def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_candidates,
-                         max_depth, learning_rate, n_inbag, window, same_samples, seed):
+def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
+                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
+                         inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
+                         window, same_samples, continuous, seed):
     """Returns (per input, the sum over trees of impurity decrease / root weight; how many
     trees split; how many rounds ran)."""
+    data = regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank,
+                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
+                         inputs)
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     n_oob = n_samples - n_inbag
@@ -73,6 +98,9 @@ def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_c
     initial = y.mean()
     for s in range(n_samples):
         prediction[s] = initial
+        # Every round's sample weighs 1: node_totals and the packing read these.
+        ws.weight[s] = 1
+    residuals = empty_apart(n_samples, np.float64)
     order = empty_apart(n_samples, np.int64)
     for s in range(n_samples):
         order[s] = s
@@ -103,6 +131,7 @@ def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_c
         oob_loss = 0.0
         for s in range(n_samples):
             residual = y[s] - prediction[s]
+            residuals[s] = residual
             ws.weighted_y[s] = residual
             if drawn[s]:
                 ws.samples[n_in] = s
@@ -112,6 +141,10 @@ def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_c
                 oob[n_out] = s
                 n_out += 1
                 oob_loss += residual * residual
+        shift, scale = fixed_point(residuals)
+        for s in range(n_samples):
+            ws.weighted_fixed[s] = np.int64(np.round(residuals[s] * scale))
+        target = Target(residuals, shift, 1.0 / scale, ws.weighted_fixed, inverse, n_inbag)
         for f in range(n_inputs):
             ws.tree_importance[f] = 0.0
         splits = 0
@@ -131,44 +164,18 @@ def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_c
             oob_start = oob_ends[top, 0]
             oob_end = oob_ends[top, 1]
             m = end - start
-            total_s = 0.0
-            total_q = 0.0
-            for i in range(m):
-                residual = ws.weighted_y[ws.samples[np.uint64(start + i)]]
-                ws.node_n[i] = 1
-                ws.node_s[i] = residual
-                total_s += residual
-                total_q += residual * residual
+            total_n, total_s, total_q = node_totals(ws, residuals, start, m)
             mean = total_s / m
             middle = -1
             best_feature = -1
             best_proxy = -np.inf
             if depth < max_depth and m >= 2 and total_q / m - mean * mean > EPSILON:
-                best_rank = -1
-                f_end = n_inputs
-                n_visited = 0
-                # K regulators without replacement, then more while all drawn are constant.
-                while f_end > 0 and (n_visited < n_candidates or best_feature < 0):
-                    j = randint(state, 0, f_end)
-                    f_end -= 1
-                    current = features[j]
-                    features[j] = features[f_end]
-                    features[f_end] = current
-                    n_visited += 1
-                    row = inputs[current]
-                    proxy, rank, constant = best_split(
-                        ranks, row, ws.samples, start, m, ws.node_n, ws.node_s, m, total_s,
-                        ws.counts, ws.sums, ws.bitmap, ws.rank_sample, ws.listed, ws.keys,
-                        ws.unsorted, inverse, level_offsets[row + 1] - level_offsets[row],
-                        False)
-                    if not constant and proxy > best_proxy:
-                        best_proxy = proxy
-                        best_feature = current
-                        best_rank = rank
+                best_feature, best_rank, best_proxy = best_boosting_split(
+                    data, target, ws, state, start, m, total_n, total_s, n_candidates,
+                    continuous)
                 if best_feature >= 0:
-                    row = inputs[best_feature]
-                    middle = partition_by_rank(ranks, row, best_rank, ws.samples, start, end,
-                                               ws.spill)
+                    middle = partition_by_rank(ranks, inputs[best_feature], best_rank,
+                                               ws.samples, start, end, ws.spill)
                     if middle == start or middle == end:
                         middle = -1
             if middle < 0:
@@ -210,3 +217,77 @@ def _boosted_importances(ranks, level_offsets, n_ranks, inputs, y, n_rounds, n_c
             if round_ >= window - 1 and recent.sum() < 0.0:
                 break
     return summed, n_split, n_done
+
+
+@njit(inline="always")
+def best_boosting_split(data, target, ws, state, start, m, total_n, total_s, n_candidates,
+                        continuous):
+    """The best split of a node of the round's tree: K regulators drawn without replacement,
+    then more one at a time while every one drawn is constant (scikit-learn's splitter).
+    Returns (best input or -1, its highest rank that goes left, its proxy gain).
+
+    Until K are drawn, a draw does not depend on what the last ones found, so they are drawn
+    four at a time and evaluated together by the forests' paths (grower.best_splits), in draw
+    order: the same draws and the same best as one at a time.
+    """
+    features = ws.features
+    inputs = data.inputs
+    n_samples = target.y.shape[0]
+    sparse_node = data.any_off_base and m >= SPARSE_NODE
+    total_f = np.int64(0)
+    if sparse_node:
+        total_f = spread_node(ws, target, start, m)
+    node_packed = False  # node_p and total_f are filled at the node's first four
+    best_feature = -1
+    best_rank = -1
+    best_proxy = -np.inf
+    f_end = features.shape[0]
+    n_visited = 0
+    drawn = ws.quad_features
+    while True:
+        n_drawn = 0
+        while f_end > 0 and n_drawn < 4:
+            if n_visited >= n_candidates and (n_drawn > 0 or best_feature >= 0):
+                break
+            j = randint(state, 0, f_end)
+            f_end -= 1
+            current = features[j]
+            features[j] = features[f_end]
+            features[f_end] = current
+            drawn[n_drawn] = current
+            n_drawn += 1
+            n_visited += 1
+        if n_drawn == 0:
+            break
+        if n_drawn == 4 and four_count_like(data, ws, 4, drawn[0], drawn[1], drawn[2],
+                                            drawn[3], m, n_samples, sparse_node):
+            if not node_packed:
+                node_packed = True
+                total_f = pack_node(ws, target, start, m)
+            best_splits_of_four(data.ranks, ws.quad_rows, ws.samples, start, m, ws.node_p,
+                                total_n, total_f, ws.packed, target.inverse, ws.quad_levels,
+                                target.shift, target.unit, ws.quad_proxies, ws.quad_ranks)
+            for k in range(4):
+                if ws.quad_ranks[k] >= 0 and ws.quad_proxies[k] > best_proxy:
+                    best_proxy = ws.quad_proxies[k]
+                    best_feature = drawn[k]
+                    best_rank = ws.quad_ranks[k]
+            continue
+        for first in range(0, n_drawn, 2):
+            n_pair = min(2, n_drawn - first)
+            feature_a = drawn[first]
+            feature_b = drawn[first + n_pair - 1]
+            proxy_a, rank_a, constant_a, proxy_b, rank_b, constant_b = best_splits(
+                data, target, continuous, ws, start, m, n_pair, inputs[feature_a],
+                inputs[feature_b], total_n, total_s, total_f, sparse_node)
+            if not constant_a and proxy_a > best_proxy:
+                best_proxy = proxy_a
+                best_feature = feature_a
+                best_rank = rank_a
+            if n_pair == 2 and not constant_b and proxy_b > best_proxy:
+                best_proxy = proxy_b
+                best_feature = feature_b
+                best_rank = rank_b
+    if sparse_node:
+        unspread_node(ws, start, m)
+    return best_feature, best_rank, best_proxy

@@ -178,9 +178,8 @@ def compile_for_common_shapes(large: bool = False) -> list[str]:
         inputs = np.arange(2, dtype=np.int64)
         y = values[0].copy()
         compile_ahead(_importances, (*ranked, inputs, y, 1, 1, False, 1, GENERAL, n_samples))
-        compile_ahead(_boosted_importances, (ranked.ranks, ranked.level_offsets, ranked.n_ranks,
-                                             inputs, y, 1, 1, 3, 0.01, n_samples - 1, 25, False,
-                                             1))
+        compile_ahead(_boosted_importances, (*ranked, inputs, y, 1, 1, 3, 0.01, n_samples - 1,
+                                             25, False, False, 1))
         done.append(f"{ranked.ranks.dtype} ranks of {n_samples} samples")
     return done
 

@@ -141,10 +141,9 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
     for s in range(n_samples):
         fixed_y[s] = np.int64(np.round(y[s] * scale))
     target = Target(y, shift, 1.0 / scale, fixed_y, inverse, n_drawn)
-    data = Regulators(values, value_rows, ranks, levels, level_offsets, base_rank, sparse_offsets,
-                      sparse_samples, sparse_ranks, sparse_below, inputs,
-                      n_ranks <= FEW_LEVELS and levels.shape[0] > 0,
-                      ranks.size * ranks.itemsize > PREFETCH_BYTES, sparse_samples.shape[0] > 0)
+    data = regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank,
+                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
+                         inputs)
     ws = new_workspace(n_samples, inputs.shape[0], n_ranks)
     if grower == FOUR_AT_ONCE:
         grow_forest(data, target, n_trees, n_candidates, extra_trees, 4, False,
@@ -156,6 +155,16 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
         grow_forest(data, target, n_trees, n_candidates, extra_trees, 2, False,
                     seed_state(seed), importance, ws)
     return importance
+
+
+@njit(inline="always")
+def regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
+                  sparse_samples, sparse_ranks, sparse_below, value_rows, inputs):
+    """The Regulators a target's trees read (a RankedRegulators' fields, then the inputs)."""
+    return Regulators(values, value_rows, ranks, levels, level_offsets, base_rank, sparse_offsets,
+                      sparse_samples, sparse_ranks, sparse_below, inputs,
+                      n_ranks <= FEW_LEVELS and levels.shape[0] > 0,
+                      ranks.size * ranks.itemsize > PREFETCH_BYTES, sparse_samples.shape[0] > 0)
 
 
 @njit(nogil=True, cache=True, _nrt=False)

@@ -11,15 +11,16 @@ from dagster import (
     asset,
 )
 
-from genie_assets.engine import ENGINE_CODE_VERSION
+from genie_assets.engine import RESULT_VERSIONS
 from genie_assets.pipeline.partitions import N_SHARDS, shard_partitions
 from genie_assets.pipeline.resources import ArtifactStore, Genie3Settings, ShardRunner
 from genie_assets.settings import deployment
 from genie_assets.shard.contract import ShardTask
 
 # The deployment's GENIE3 parameters (the ones definitions.py registers as the `genie3`
-# resource) are part of the code version, so changing them (or the engine) marks every shard
-# stale in the UI; a new expression matrix does so via its data version.
+# resource) and its method's result version are part of the code version, so changing them
+# (or the engine's results for that method) marks every shard stale in the UI; a new
+# expression matrix does so via its data version.
 DEPLOYED_PARAMS = deployment().genie3
 # Shards running at once, across all runs, are limited by this pool: the instance's
 # `concurrency: pools: default_limit` (deploy/dagster.yaml), or `dagster instance concurrency
@@ -36,7 +37,8 @@ with warnings.catch_warnings():
         partitions_def=shard_partitions,
         deps=["expression_matrix"],
         kinds={"python", "numba"},
-        code_version=f"engine-{ENGINE_CODE_VERSION}-params-{DEPLOYED_PARAMS.digest()}",
+        code_version=(f"engine-{RESULT_VERSIONS[DEPLOYED_PARAMS.method]}"
+                      f"-params-{DEPLOYED_PARAMS.digest()}"),
         # Transient failures (a lost spot instance, a killed process) are retried; a shard's
         # output only lands when it completes, so a retry starts clean.
         retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),
