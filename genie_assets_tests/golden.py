@@ -29,7 +29,7 @@ def _digest(values: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=12).hexdigest()
 
 
-def _forest(values: np.ndarray, target: np.ndarray, method: str, n_trees: int, seed: int,
+def _importances(values: np.ndarray, target: np.ndarray, method: str, n_trees: int, seed: int,
             n_candidates: int) -> np.ndarray:
     ranked = fast.rank_regulators(values)
     if method == "GBM":
@@ -54,26 +54,26 @@ def cases() -> dict[str, callable]:
         rng = np.random.default_rng(11)
         values = _counts(rng, 40, 300, 2.0)  # uint8 ranks, count-like: four at once (RF)
         target = 2.0 * values[3] + values[17] + rng.normal(size=300)
-        return lambda: _forest(values, target, method, 30, 7, 6)
+        return lambda: _importances(values, target, method, 30, 7, 6)
 
     def continuous(method):
         rng = np.random.default_rng(12)
         values = rng.normal(size=(30, 400))  # uint16 ranks, continuous: paired grower (RF)
         target = values[2] * values[2] + 0.5 * values[9] + 0.3 * rng.normal(size=400)
-        return lambda: _forest(values, target, method, 30, 8, 5)
+        return lambda: _importances(values, target, method, 30, 8, 5)
 
     def sparse(method):
         rng = np.random.default_rng(13)
         values = _counts(rng, 40, 500, 0.15)  # ~86% zeros: large nodes read the lists
         target = 3.0 * values[0] + 2.0 * values[7] + 0.5 * rng.normal(size=500)
-        return lambda: _forest(values, target, method, 30, 9, 6)
+        return lambda: _importances(values, target, method, 30, 9, 6)
 
     def sparse_distinct(method):
         rng = np.random.default_rng(16)
         # ~86% zeros, the rest all distinct (as normalised single-cell data): walked lists
         values = rng.normal(size=(40, 500)) * (rng.random((40, 500)) < 0.14)
         target = 3.0 * values[0] + 2.0 * values[7] * values[7] + 0.5 * rng.normal(size=500)
-        return lambda: _forest(values, target, method, 30, 9, 6)
+        return lambda: _importances(values, target, method, 30, 9, 6)
 
     def mixed(method):
         rng = np.random.default_rng(14)
@@ -81,13 +81,13 @@ def cases() -> dict[str, callable]:
                             np.round(rng.normal(size=(10, 300)), 1),
                             _counts(rng, 10, 300, 1.0)])  # no majority: the general grower
         target = values[1] + values[12] + values[25] + 0.5 * rng.normal(size=300)
-        return lambda: _forest(values, target, method, 30, 10, 4)
+        return lambda: _importances(values, target, method, 30, 10, 4)
 
     def wide_ranks(method):
         rng = np.random.default_rng(15)
         values = rng.normal(size=(3, 70_000))  # more than 65,536 distinct values: int32 ranks
         target = values[1] + 0.5 * rng.normal(size=70_000)
-        return lambda: _forest(values, target, method, 1, 3, 2)
+        return lambda: _importances(values, target, method, 1, 3, 2)
 
     found = {}
     for method in ("RF", "ET", "GBM"):

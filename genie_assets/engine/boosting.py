@@ -98,9 +98,10 @@ def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_ran
     initial = y.mean()
     for s in range(n_samples):
         prediction[s] = initial
-        # Every round's sample weighs 1: node_totals and the packing read these.
+        # Every round's sample weighs 1 (node_totals and the packing read these), so
+        # ws.weighted_y holds the round's residuals themselves: the round's target.
         ws.weight[s] = 1
-    residuals = empty_apart(n_samples, np.float64)
+    residuals = ws.weighted_y
     order = empty_apart(n_samples, np.int64)
     for s in range(n_samples):
         order[s] = s
@@ -132,7 +133,6 @@ def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_ran
         for s in range(n_samples):
             residual = y[s] - prediction[s]
             residuals[s] = residual
-            ws.weighted_y[s] = residual
             if drawn[s]:
                 ws.samples[n_in] = s
                 n_in += 1
