@@ -5,8 +5,9 @@ whose last bits may differ between NumPy builds and CPUs), so a hash changes onl
 engine's result does. The cases cover every rank storage (uint8, uint16, int32), every method
 (the forests at every storage, boosting at uint8 and uint16), each grower (four count-like
 regulators at once, continuous pairs, the general one), the lists of samples off a sparse
-regulator's common value (counts, and distinct values as in normalised single-cell data), and
-the DREAM4-1 network at the defaults. Each case is tied to its method's result version.
+regulator's common value (counts, and distinct values as in normalised single-cell data),
+the DREAM4-1 network at the defaults, and forests on bootstraps smaller than the samples,
+shared by two targets (RF/max_samples). Each case is tied to its method's result version.
 
     python -m genie_assets_tests.golden --record   # after bumping a method's RESULT_VERSIONS
 """
@@ -32,6 +33,14 @@ def _digest(values: np.ndarray) -> str:
 def _importances(values: np.ndarray, target: np.ndarray, method: str, n_trees: int, seed: int,
             n_candidates: int) -> np.ndarray:
     ranked = fast.rank_regulators(values)
+    if method == "RF/max_samples":
+        # Two targets sharing each tree's bootstrap of half the samples (engine.subsampling).
+        inputs = np.arange(len(values))
+        found = fast.subsampled_importances(
+            ranked, [inputs, inputs], np.vstack([target, target[::-1]]), [seed, seed + 1],
+            bootstrap_seed=seed + 2, n_trees=n_trees, n_candidates=[n_candidates] * 2,
+            n_drawn=len(target) // 2)
+        return np.concatenate(found)
     if method == "GBM":
         # Rounds as many as trees, a rate that learns within them, arboreto's early stopping.
         importances, _ = fast.boosted_importances(
@@ -90,13 +99,14 @@ def cases() -> dict[str, callable]:
         return lambda: _importances(values, target, method, 1, 3, 2)
 
     found = {}
-    for method in ("RF", "ET", "GBM"):
+    for method in RESULT_VERSIONS:
         for name, make in (("counts", counts), ("continuous", continuous), ("sparse", sparse),
                            ("sparse-distinct", sparse_distinct), ("mixed", mixed),
                            ("int32-ranks", wide_ranks)):
-            # Boosting's int32 code (70,000 samples) would compile for minutes in every CI
-            # run; its split search there is the forests', which the forests' case pins.
-            if not (method == "GBM" and name == "int32-ranks"):
+            # Boosting's and shared bootstraps' int32 code (70,000 samples) would compile for
+            # minutes in every CI run; the split search there is the forests', which the
+            # forests' case pins.
+            if not (method in ("GBM", "RF/max_samples") and name == "int32-ranks"):
                 found[f"{name}-{method}"] = make(method)
     found["dream4-1-defaults"] = _dream4_defaults
     return found

@@ -155,14 +155,16 @@ def compile_seconds() -> float:
 
 
 def compile_for_common_shapes(large: bool = False) -> list[str]:
-    """Compiles the forests' grower and boosting for the rank types of up to 65,536 samples
-    (uint8 and uint16 ranks) and, with `large`, of more samples too (whose sample numbers take
-    32 bits); returns what it compiled, e.g. 'uint8 ranks of 20 samples'."""
+    """Compiles the forests' grower, boosting and the forests on shared bootstraps for the rank
+    types of up to 65,536 samples (uint8 and uint16 ranks) and, with `large`, the first two
+    for more samples too (whose sample numbers take 32 bits); returns what it compiled, e.g.
+    'uint8 ranks of 20 samples'."""
     import numpy as np
 
     from genie_assets.engine.boosting import _boosted_importances
     from genie_assets.engine.grower import GENERAL, _importances
     from genie_assets.engine.ranking import rank_regulators
+    from genie_assets.engine.subsampling import _subsampled_importances
 
     rng = np.random.default_rng(0)
     # (samples, decimals the values are rounded to: fewer distinct values, narrower ranks)
@@ -180,6 +182,10 @@ def compile_for_common_shapes(large: bool = False) -> list[str]:
         compile_ahead(_importances, (*ranked, inputs, y, 1, 1, False, 1, GENERAL, n_samples))
         compile_ahead(_boosted_importances, (*ranked, inputs, y, 1, 1, 3, 0.01, n_samples - 1,
                                              25, False, False, 1))
+        if n_samples <= 1 << 16:
+            compile_ahead(_subsampled_importances, (
+                *ranked, inputs[None, :], np.array([2]), y[None, :], np.array([1]),
+                np.array([1]), 1, 1, False, n_samples - 1))
         done.append(f"{ranked.ranks.dtype} ranks of {n_samples} samples")
     return done
 

@@ -80,33 +80,81 @@ def infer_edges(
     regulator_row = {r: i for i, r in enumerate(regulators)}
     n_workers = resolve_n_jobs(n_jobs)
 
+    importances_of = _importances_of(data, regulator_columns, params)
+
+    def one_group(group: list[str]) -> list[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """Each target's importances and stabilities over all regulators (zeros for a
+        constant target or one with no other regulator)."""
+        results = []
+        fitted = {"targets": [], "inputs": [], "ys": [], "results": []}
+        for target in group:
+            y = data[:, column[target]].astype(np.float64)
+            inputs = np.array(
+                [i for i, r in enumerate(regulators) if r != target], dtype=np.int64
+            )
+            result = np.zeros(len(regulators), dtype=np.float64)
+            stability = np.zeros(len(regulators)) if params.n_seeds > 1 else None
+            results.append((result, stability))
+            std = y.std()
+            if len(inputs) and std != 0:
+                fitted["targets"].append(target)
+                fitted["inputs"].append(inputs)
+                # The reference implementation scales each target to unit variance.
+                fitted["ys"].append(y / std)
+                fitted["results"].append((result, stability))
+        if not fitted["targets"]:
+            return results
+        runs = [importances_of(fitted["targets"], fitted["inputs"], fitted["ys"], replicate)
+                for replicate in range(params.n_seeds)]
+        for k, (inputs, (result, stability)) in enumerate(zip(fitted["inputs"],
+                                                              fitted["results"])):
+            per_run = [run[k] for run in runs]
+            result[inputs] = np.mean(per_run, axis=0)
+            if stability is not None:
+                stability[inputs] = top_share(per_run, STABILITY_TOP)
+        return results
+
+    results = _map_groups(one_group, targets, _group_size(params, data.shape[0], len(targets),
+                                                           n_workers), n_workers, progress)
+    return edges_frame(regulators, targets, [r for r, _ in results], regulator_row,
+                       None if params.n_seeds == 1 else [s for _, s in results])
+
+
+# Targets whose forests share their bootstraps (max_samples, engine.subsampling) go in groups of
+# at most this many: compacting a tree's cells is paid once per group, and progress is told
+# per group.
+SHARED_BOOTSTRAP_GROUP = 32
+
+
+def shares_bootstraps(params: Genie3Params, n_samples: int) -> bool:
+    """Whether the fast engine grows these forests on bootstraps shared by a group of targets:
+    a random forest drawing fewer samples than there are (engine.subsampling)."""
+    return (params.engine == "fast" and params.method == "RF"
+            and params.n_drawn_samples(n_samples) < n_samples)
+
+
+def _group_size(params: Genie3Params, n_samples: int, n_targets: int, n_workers: int) -> int:
+    if not shares_bootstraps(params, n_samples):
+        return 1
+    return max(1, min(SHARED_BOOTSTRAP_GROUP, -(-n_targets // n_workers)))
+
+
+def _importances_of(data: np.ndarray, regulator_columns: np.ndarray, params: Genie3Params):
+    """importances(targets, inputs, ys, replicate) -> each target's importances over its
+    inputs, for a group of targets, by the engine `params` choose."""
+    if shares_bootstraps(params, data.shape[0]):
+        return _fast_shared_bootstraps(data, regulator_columns, params)
     if params.engine == "fast":
         importance_of = _fast_importances(data, regulator_columns, params)
     else:
         importance_of = _reference_importances(
             np.ascontiguousarray(data[:, regulator_columns].T), params)
 
-    def one_target(target: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
-        y = data[:, column[target]].astype(np.float64)
-        inputs = np.array(
-            [i for i, r in enumerate(regulators) if r != target], dtype=np.int64
-        )
-        result = np.zeros(len(regulators), dtype=np.float64)
-        stability = np.zeros(len(regulators)) if params.n_seeds > 1 else None
-        std = y.std()
-        if len(inputs) == 0 or std == 0:
-            return result, stability
-        # The reference implementation scales each target to unit variance.
-        runs = [importance_of(inputs, y / std, params.target_seed(target, replicate))
-                for replicate in range(params.n_seeds)]
-        result[inputs] = np.mean(runs, axis=0)
-        if stability is not None:
-            stability[inputs] = top_share(runs, STABILITY_TOP)
-        return result, stability
+    def importances(targets, inputs, ys, replicate):
+        return [importance_of(i, y, params.target_seed(t, replicate))
+                for t, i, y in zip(targets, inputs, ys)]
 
-    results = _map_targets(one_target, targets, n_workers, progress)
-    return edges_frame(regulators, targets, [r for r, _ in results], regulator_row,
-                       None if params.n_seeds == 1 else [s for _, s in results])
+    return importances
 
 
 def top_share(runs: Sequence[np.ndarray], top: int) -> np.ndarray:
@@ -127,25 +175,28 @@ def resolve_n_jobs(n_jobs: int) -> int:
     return int(n_jobs)
 
 
-def _map_targets(one_target, targets, n_workers, progress):
+def _map_groups(one_group, targets, group_size, n_workers, progress):
+    """one_group over `targets` in groups of group_size, on n_workers threads; each target's
+    result, in order. progress(done, total) counts targets."""
     total = len(targets)
+    groups = [targets[i:i + group_size] for i in range(0, total, group_size)]
     done = 0
     lock = threading.Lock()
 
-    def run(target):
+    def run(group):
         nonlocal done
-        result = one_target(target)
+        result = one_group(group)
         if progress is not None:
             with lock:
-                done += 1
+                done += len(group)
                 progress(done, total)
         return result
 
-    if n_workers == 1 or total <= 1:
-        return [run(t) for t in targets]
+    if n_workers == 1 or len(groups) <= 1:
+        return [r for g in groups for r in run(g)]
     # Both engines release the GIL while building trees, so threads share one copy of the data.
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        return list(pool.map(run, targets))
+        return [r for group_results in pool.map(run, groups) for r in group_results]
 
 
 def edges_frame(regulators, targets, results, regulator_row, stabilities=None
@@ -205,6 +256,23 @@ def _fast_importances(data: np.ndarray, regulator_columns: np.ndarray, params: G
             ranked, inputs, y, n_trees=params.n_trees,
             n_candidates=params.n_candidates_per_node(len(inputs)),
             extra_trees=params.method == "ET", seed=seed, n_drawn=n_drawn)
+
+    return importances
+
+
+def _fast_shared_bootstraps(data: np.ndarray, regulator_columns: np.ndarray,
+                            params: Genie3Params):
+    from genie_assets.engine import fast
+
+    ranked = fast.rank_regulators(data.T, regulator_columns, keep_values=False)
+    n_drawn = params.n_drawn_samples(data.shape[0])
+
+    def importances(targets, inputs, ys, replicate):
+        return fast.subsampled_importances(
+            ranked, inputs, np.array(ys), [params.target_seed(t, replicate) for t in targets],
+            bootstrap_seed=params.bootstrap_seed(replicate), n_trees=params.n_trees,
+            n_candidates=[params.n_candidates_per_node(len(i)) for i in inputs],
+            n_drawn=n_drawn)
 
     return importances
 

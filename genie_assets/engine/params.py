@@ -17,8 +17,10 @@ ENGINES = ("fast", "reference")
 DEFAULT_ENGINE = "fast"
 # The version of each method's results from the fast engine: bump a method's when a change
 # changes its results (its stored shards become stale; the other methods' stay current).
-# genie_assets_tests/golden.py holds their hashes for these versions.
-RESULT_VERSIONS = {"RF": "2", "ET": "2", "GBM": "3"}
+# "RF/max_samples" is a random forest with a bootstrap smaller than the samples, grown on
+# bootstraps shared by a group of targets (engine.subsampling). genie_assets_tests/golden.py
+# holds their hashes for these versions.
+RESULT_VERSIONS = {"RF": "2", "ET": "2", "GBM": "3", "RF/max_samples": "1"}
 
 MaxFeatures = Union[Literal["sqrt", "all"], int, float]
 
@@ -177,6 +179,19 @@ class Genie3Params:
             f"{self.seed}\x00{replicate}\x00{target}"
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         return int.from_bytes(digest, "little") >> 1
+
+    def bootstrap_seed(self, replicate: int = 0) -> int:
+        """The seed of the bootstraps a group of targets shares (max_samples, see
+        engine.subsampling): from the run seed and the replicate, not from any target."""
+        digest = hashlib.blake2b(f"{self.seed}\x00{replicate}\x00bootstraps".encode(),
+                                 digest_size=8, person=b"bootstraps").digest()
+        return int.from_bytes(digest, "little") >> 1
+
+    def result_kind(self) -> str:
+        """This configuration's key in RESULT_VERSIONS."""
+        if self.method == "RF" and self.max_samples is not None:
+            return "RF/max_samples"
+        return self.method
 
     def digest(self) -> str:
         """A short stable name for these parameters (part of the shards' code version)."""

@@ -32,7 +32,13 @@ from genie_assets.engine.compile_cache import (
     use_shipped_cache,
     write_manifest,
 )
-from genie_assets.engine.core import STABILITY_COLUMN, resolve_n_jobs
+from genie_assets.engine.core import (
+    SHARED_BOOTSTRAP_GROUP,
+    STABILITY_COLUMN,
+    resolve_n_jobs,
+    shares_bootstraps,
+)
+from genie_assets.engine.params import Genie3Params
 from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
 from genie_assets.settings import ShardProcess
@@ -68,14 +74,21 @@ BYTES_PER_EDGE = 160
 
 
 def estimate_peak_bytes(n_samples: int, n_genes: int, n_regulators: int, n_targets: int,
-                        n_workers: int) -> int:
+                        n_workers: int, shared_bootstrap: Optional[int] = None) -> int:
     """Peak memory of a shard: the matrix (read, as float64, regulator copy and its ranks:
     int32 while they are computed, then one or two bytes), its edges as a frame and as Arrow,
-    and one tree's work arrays per worker (boosting's few more per sample included; a smaller
-    bootstrap, max_samples, still indexes every sample, so it needs as much)."""
+    and one tree's work arrays per worker (boosting's few more per sample included).
+
+    shared_bootstrap: the bootstrap's size where a group of targets shares each tree's
+    (max_samples, engine.subsampling); each worker then also holds the tree's block of ranks,
+    its cut-down copy of the lists of samples off the base rank (at most 30 % of the matrix,
+    six bytes each) and its group's targets."""
     matrix = n_samples * n_genes * 8 * 2 + n_samples * n_regulators * (8 + 4 + 2)
     edges = n_targets * n_regulators * (BYTES_PER_EDGE + 40)
     per_worker = n_samples * 8 * 20 + n_regulators * 8 * 4
+    if shared_bootstrap:
+        per_worker += (shared_bootstrap * n_regulators * 4 + n_samples * n_regulators * 2
+                       + SHARED_BOOTSTRAP_GROUP * n_samples * 8)
     return matrix + edges + n_workers * per_worker + (300 << 20)
 
 
@@ -154,11 +167,15 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
         f"{expression.shape[0]} samples on {n_jobs} cores ({params.engine} engine)")
 
     needed = refuse_if_too_big(partition_key, expression.shape, len(regulators),
-                               len(host_targets), n_jobs)
+                               len(host_targets), n_jobs, params)
     step = max(1, len(host_targets) // 20)
+    logged = 0
 
     def progress(done: int, total: int) -> None:
-        if done % step == 0 or done == total:
+        nonlocal logged
+        # Targets finish one by one, or a group at a time (max_samples' shared bootstraps).
+        if done // step > logged // step or done == total:
+            logged = done
             log(f"{partition_key}: {done}/{total} targets done "
                 f"({time.perf_counter() - started:.1f} s)")
 
@@ -251,10 +268,11 @@ def use_compiled_engine(task: ShardTask, log) -> Optional[Callable[[], None]]:
 
 
 def refuse_if_too_big(partition_key: str, shape: tuple[int, int], n_regulators: int,
-                      n_targets: int, n_jobs: int) -> int:
+                      n_targets: int, n_jobs: int, params: Genie3Params) -> int:
     """The shard's estimated peak memory; a ShardMemoryError before any work where the machine
     has less."""
-    needed = estimate_peak_bytes(shape[0], shape[1], n_regulators, n_targets, n_jobs)
+    shared = params.n_drawn_samples(shape[0]) if shares_bootstraps(params, shape[0]) else None
+    needed = estimate_peak_bytes(shape[0], shape[1], n_regulators, n_targets, n_jobs, shared)
     available = available_memory_bytes()
     if needed > available:
         raise ShardMemoryError(

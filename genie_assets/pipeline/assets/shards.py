@@ -37,7 +37,7 @@ with warnings.catch_warnings():
         partitions_def=shard_partitions,
         deps=["expression_matrix"],
         kinds={"python", "numba"},
-        code_version=(f"engine-{RESULT_VERSIONS[DEPLOYED_PARAMS.method]}"
+        code_version=(f"engine-{RESULT_VERSIONS[DEPLOYED_PARAMS.result_kind()]}"
                       f"-params-{DEPLOYED_PARAMS.digest()}"),
         # Transient failures (a lost spot instance, a killed process) are retried; a shard's
         # output only lands when it completes, so a retry starts clean.
