@@ -65,6 +65,8 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
     """
     # Continuous regulators in pairs where most are continuous, as the forests' grower does.
     continuous = choose_grower(ranked, inputs, False) == CONTINUOUS_PAIRS
+    # A strided target (a matrix's column) would compile the engine once more, for minutes.
+    y = np.ascontiguousarray(y)
     args = (*ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
             early_stopping_window, same_samples, continuous, seed)
     compile_cache.compile_ahead(_boosted_importances, args)

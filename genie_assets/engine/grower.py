@@ -121,6 +121,8 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
     if not 1 <= n_drawn <= len(y) or (extra_trees and n_drawn != len(y)):
         raise ParameterError(f"a bootstrap of {n_drawn} of {len(y)} samples"
                              f"{' (extra-trees takes every sample)' if extra_trees else ''}")
+    # A strided target (a matrix's column) would compile the engine once more, for minutes.
+    y = np.ascontiguousarray(y)
     args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
     # Compiled (or loaded) apart from the call, so that the time it takes is known.
     compile_cache.compile_ahead(_importances, args)

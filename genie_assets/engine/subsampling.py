@@ -55,10 +55,11 @@ def subsampled_importances(ranked: RankedRegulators, inputs: list[np.ndarray],
     padded = np.zeros((len(inputs), widest), dtype=np.int64)
     for k, rows in enumerate(inputs):
         padded[k, :len(rows)] = rows
-    # The four-at-once grower where the data call for it (choose_grower); else the general
-    # one. Never the continuous pairs': a compacted tree's cells are fewer than the samples,
-    # so "one sample per rank" is no longer what a regulator's count of values says.
-    grower = choose_grower(ranked, np.unique(np.concatenate(inputs)), False)
+    # The four-at-once grower where the data call for it (choose_grower, on every regulator:
+    # the same choice whichever targets make up the group); else the general one. Never the
+    # continuous pairs': a compacted tree's cells are fewer than the samples, so "one sample
+    # per rank" is no longer what a regulator's count of values says.
+    grower = choose_grower(ranked, np.arange(ranked.ranks.shape[0]), False)
     args = (*ranked, padded, np.array([len(i) for i in inputs], dtype=np.int64), ys,
             np.array(seeds, dtype=np.int64), np.array(n_candidates, dtype=np.int64),
             n_trees, bootstrap_seed, grower == FOUR_AT_ONCE, n_drawn)
