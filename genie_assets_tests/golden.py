@@ -31,7 +31,7 @@ def _digest(values: np.ndarray) -> str:
 
 
 def _importances(values: np.ndarray, target: np.ndarray, method: str, n_trees: int, seed: int,
-            n_candidates: int) -> np.ndarray:
+                 n_candidates: int) -> np.ndarray:
     ranked = fast.rank_regulators(values)
     if method == "RF/max_samples":
         # Two targets sharing each tree's bootstrap of half the samples (engine.subsampling).

@@ -7,8 +7,18 @@ import pandas as pd
 import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
-from genie_assets.engine.splits import WALKS_LIST, off_base_path
-from genie_assets.engine.tuning import SPARSE_NODE
+from genie_assets.engine.splits import (
+    WALKS_LIST,
+    best_split,
+    best_splits_of_two_around_base,
+    off_base_path,
+)
+from genie_assets.engine.tuning import (
+    AROUND_BASE_NODE,
+    FEW_LEVELS_PER_SAMPLE,
+    SMALL_NODE,
+    SPARSE_NODE,
+)
 from genie_assets.errors import ParameterError
 from genie_assets.inputs.expression import read_expression
 from genie_assets.inputs.gold_standard import read_gold_standard
@@ -178,7 +188,7 @@ def assert_lists_give_the_dense_forest(ranked, broken_lists, target):
     assert not np.allclose(broken, listed)
 
 
-@pytest.mark.parametrize("base", ["lowest", "in the middle"])
+@pytest.mark.parametrize("base", ["lowest", "in the middle", "lowest, values tied"])
 def test_many_valued_regulators_walked_along_their_lists_give_the_forest_of_the_dense_path(
         base):
     # Normalised single-cell data: mostly zeros, nearly every other value distinct. A large
@@ -190,6 +200,9 @@ def test_many_valued_regulators_walked_along_their_lists_give_the_forest_of_the_
     values = rng.lognormal(size=(60, 800)) * (rng.random((60, 800)) < 0.14)
     if base == "in the middle":
         values *= rng.choice([-1.0, 1.0], size=values.shape)
+    if base == "lowest, values tied":
+        # Samples of one value sit side by side in a list: the walk must not cut between them.
+        values = np.round(values, 1)
     target = np.round((3.0 * values[0] + 2.0 * np.abs(values[7]) + 0.5 * rng.normal(size=800))
                       * 64) / 64
     ranked = fast.rank_regulators(values)
@@ -200,9 +213,70 @@ def test_many_valued_regulators_walked_along_their_lists_give_the_forest_of_the_
     assert all(off_base_path(ranked.base_rank, ranked.sparse_offsets, row, m, n_levels[row])
                == WALKS_LIST for row in range(len(values)) for m in (SPARSE_NODE, 800))
     assert n_listed.min() > 80
+    within_a_list = np.ones(len(ranked.sparse_ranks) - 1, dtype=bool)
+    within_a_list[ranked.sparse_offsets[1:-1] - 1] = False
+    tied = (np.diff(ranked.sparse_ranks.astype(np.int64)) == 0) & within_a_list
+    assert tied.any() == (base == "lowest, values tied")
     # Lists out of rank order: the walk cuts between the wrong samples.
     assert_lists_give_the_dense_forest(
         ranked, ranked._replace(sparse_ranks=rng.permutation(ranked.sparse_ranks)), target)
+
+
+@pytest.mark.parametrize("base", ["lowest", "in the middle", "lowest, values tied"])
+def test_small_nodes_sorting_only_the_samples_off_the_base_find_the_split_of_the_full_path(
+        base):
+    # Two many-valued regulators with base ranks in a node of at most AROUND_BASE_NODE
+    # samples sort only their samples off the base and add the base's at once. Its sums must
+    # be the ones best_split adds, in its order (one by one in nodes of at most SMALL_NODE,
+    # per rank above), so with a target that is not exact in floating point the proxy must
+    # match to the bit, and so must the rank of the cut.
+    rng = np.random.default_rng(12)
+    n_samples = 400
+    nonzero = rng.random((40, n_samples)) < 0.25
+    if base == "lowest, values tied":
+        values = rng.integers(1, 201, size=nonzero.shape) * nonzero / 7.0
+    else:
+        values = rng.lognormal(size=nonzero.shape) * nonzero
+    if base == "in the middle":
+        values *= rng.choice([-1.0, 1.0], size=values.shape)
+    ranked = fast.rank_regulators(values)
+    assert (ranked.base_rank >= 0).all()
+    n_levels = np.diff(ranked.level_offsets)
+    assert n_levels.min() > FEW_LEVELS_PER_SAMPLE * AROUND_BASE_NODE
+    y = rng.normal(size=n_samples)
+    inverse = np.concatenate([[0.0], 1.0 / np.arange(1, 4 * AROUND_BASE_NODE)])
+    n_ranks = int(ranked.ranks.max()) + 1
+    scratch = dict(counts=np.zeros(n_ranks, np.int64), sums=np.zeros(n_ranks),
+                   bitmap=np.zeros(n_ranks // 64 + 1, np.uint64),
+                   rank_sample=np.empty(n_ranks, np.uint32),
+                   listed=np.empty(n_ranks + 64, np.uint32))
+    keys = [np.empty(AROUND_BASE_NODE + 1, np.int64) for _ in range(6)]
+    ties_in_node = {True: 0, False: 0}
+    for m in range(2, AROUND_BASE_NODE + 1):
+        for _ in range(25):
+            samples = np.sort(rng.choice(n_samples, m, replace=False)).astype(np.uint32)
+            node_n = rng.integers(1, 4, size=m)
+            node_s = node_n * y[samples]
+            total_n, total_s = int(node_n.sum()), float(node_s.sum())
+            rows = rng.choice(len(values), 2, replace=False)
+            paired = best_splits_of_two_around_base(
+                ranked.ranks, rows[0], rows[1], ranked.base_rank[rows[0]],
+                ranked.base_rank[rows[1]], samples, 0, m, node_n, node_s, total_n, total_s,
+                tuple(keys[:3]), tuple(keys[3:]), inverse)
+            for k, row in enumerate(rows):
+                proxy, rank, constant = best_split(
+                    ranked.ranks, row, samples, 0, m, node_n, node_s, total_n, total_s,
+                    scratch["counts"], scratch["sums"], scratch["bitmap"],
+                    scratch["rank_sample"], scratch["listed"], keys[0], keys[1], inverse,
+                    n_levels[row], False)
+                assert (paired[2 * k], paired[2 * k + 1]) == (proxy, rank), (m, row)
+                assert constant == (rank < 0)
+                off_base = ranked.ranks[row, samples][ranked.ranks[row, samples]
+                                                      != ranked.base_rank[row]]
+                if len(np.unique(off_base)) < len(off_base):
+                    ties_in_node[m <= SMALL_NODE] += 1
+    # Ties among a node's samples off the base (grouped sums differ), in both node sizes.
+    assert (min(ties_in_node.values()) > 0) == (base == "lowest, values tied")
 
 
 def test_count_data_four_candidates_at_once_give_the_forest_of_two_at_once():

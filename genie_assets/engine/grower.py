@@ -34,6 +34,7 @@ from genie_assets.engine.splits import (
     best_split_off_base,
     best_splits_of_four,
     best_splits_of_two,
+    best_splits_of_two_around_base,
     best_splits_of_two_distinct,
     best_splits_of_two_small,
     count_like,
@@ -43,6 +44,7 @@ from genie_assets.engine.splits import (
 )
 from genie_assets.engine.streams import draw_between, randint, seed_state, unit_interval, xorshift
 from genie_assets.engine.tuning import (
+    AROUND_BASE_NODE,
     EPSILON,
     FEW_LEVELS,
     FEW_LEVELS_PER_SAMPLE,
@@ -422,11 +424,12 @@ def split_two_samples(data, state, ws, start, n_known_constants, total_s, total_
 
 @njit(inline="always")
 def spread_node(ws, target, start, m):
-    """node_w/node_wy/node_pw by sample, for evaluating regulators from their lists of
-    samples; returns the node's fixed-point total."""
+    """node_w/node_wy/node_pw/in_node by sample, for evaluating regulators from their lists
+    of samples; returns the node's fixed-point total."""
     total_f = np.int64(0)
     for i in range(m):
         s = ws.samples[np.uint64(start + i)]
+        ws.in_node[s] = 1
         ws.node_w[s] = ws.node_n[i]
         ws.node_wy[s] = ws.node_s[i]
         ws.node_pw[s] = (ws.weight[s] << target.shift) + ws.weighted_fixed[s]
@@ -438,6 +441,7 @@ def spread_node(ws, target, start, m):
 def unspread_node(ws, start, m):
     for i in range(m):
         s = ws.samples[np.uint64(start + i)]
+        ws.in_node[s] = 0
         ws.node_w[s] = 0
         ws.node_wy[s] = 0.0
         ws.node_pw[s] = 0
@@ -565,6 +569,17 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
             total_s, ws.counts, ws.sums, ws.counts_b, ws.sums_b, inverse, n_levels_a,
             n_levels_b)
         return proxy_a, rank_a, rank_a < 0, proxy_b, rank_b, rank_b < 0
+    if (n_drawn == 2 and m <= AROUND_BASE_NODE
+            and n_levels_a > FEW_LEVELS_PER_SAMPLE * m
+            and n_levels_b > FEW_LEVELS_PER_SAMPLE * m
+            and data.base_rank[row_a] >= 0 and data.base_rank[row_b] >= 0
+            and path_a == ON_NODE and path_b == ON_NODE):
+        proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_around_base(
+            ranks, row_a, row_b, data.base_rank[row_a], data.base_rank[row_b], ws.samples,
+            start, m, ws.node_n, ws.node_s, total_n, total_s,
+            (ws.unsorted, ws.base_keys, ws.keys), (ws.unsorted_b, ws.base_keys_b, ws.keys_b),
+            inverse)
+        return proxy_a, rank_a, rank_a < 0, proxy_b, rank_b, rank_b < 0
     if (n_drawn == 2 and m <= SMALL_NODE
             and n_levels_a > FEW_LEVELS_PER_SAMPLE * m
             and n_levels_b > FEW_LEVELS_PER_SAMPLE * m):
@@ -593,7 +608,7 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
             proxy, rank, constant = best_split_along_list(
                 data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
                 data.sparse_offsets[row + 1], data.sparse_below[row], data.base_rank[row],
-                ws.node_pw, ws.list_p, ws.list_r, total_n, total_f, target.shift, target.unit,
+                ws.node_pw, ws.in_node, ws.kept, total_n, total_f, target.shift, target.unit,
                 inverse)
         elif path == ADDS_OFF_BASE:
             proxy, rank, constant = best_split_off_base(

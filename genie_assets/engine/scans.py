@@ -124,6 +124,84 @@ def scan_sorted_keys(keys, m, node_n, node_s, total_n, total_s, inverse):
 
 
 @njit(inline="always")
+def sorted_key_step(keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s,
+                    total_n, total_s, inverse, best, best_rank):
+    """A step of scan_keys_around_base: key i moves left, and the cut after it counts unless
+    key i + 1 has its rank. `grouped`: the samples of one rank are summed from zero, then
+    added (as per-rank accumulators add them), else added one by one (as scan_sorted_keys
+    does); distinct ranks give the same sums either way."""
+    key = keys[i]
+    position = np.uint64(key & 255)
+    tie = (keys[i + 1] >> 8) == (key >> 8)
+    if grouped:
+        group_n += node_n[position]
+        group_s += node_s[position]
+        if not tie:
+            left_n += group_n
+            left_s += group_s
+            group_n = np.int64(0)
+            group_s = 0.0
+    else:
+        left_n += node_n[position]
+        left_s += node_s[position]
+    proxy = split_proxy(left_n, left_s, total_n, total_s, inverse)
+    if tie:
+        proxy = -np.inf
+    if proxy > best:
+        best = proxy
+        best_rank = key >> 8
+    return left_n, left_s, group_n, group_s, best, best_rank
+
+
+@njit(inline="always")
+def scan_keys_around_base(keys, m, n_below, n_base, base_n, base_s, base, grouped, node_n,
+                          node_s, total_n, total_s, inverse):
+    """The best split of a node from its sorted (rank << 8 | position) keys, where
+    keys[n_below:n_below + n_base] share the base rank (base_n/base_s: their summed weights
+    and weighted targets from zero, in position order). Their cuts are ties, so the block is
+    added at once and the cut after it evaluated once. With `grouped` the sums are those of
+    the per-rank accumulator scans (best_split's larger nodes), without it scan_sorted_keys'
+    (small nodes): the same sums in the same order and the same cuts as the path it stands
+    for, so the same result to the bit. Returns (proxy gain, the highest rank that goes
+    left); rank -1 when all ranks are equal."""
+    best = -np.inf
+    best_rank = np.int64(-1)
+    if (keys[0] >> 8) == (keys[m - 1] >> 8):
+        return best, best_rank
+    left_n = np.int64(0)
+    left_s = 0.0
+    group_n = np.int64(0)
+    group_s = 0.0
+    for i in range(min(n_below, m - 1)):
+        left_n, left_s, group_n, group_s, best, best_rank = sorted_key_step(
+            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, total_n,
+            total_s, inverse, best, best_rank)
+    end_base = n_below + n_base
+    if n_base > 0:
+        if n_below == 0:
+            left_n = base_n
+            left_s = base_s
+        elif grouped:
+            left_n += base_n
+            left_s += base_s
+        else:
+            for t in range(n_below, end_base):
+                position = np.uint64(keys[t] & 255)
+                left_n += node_n[position]
+                left_s += node_s[position]
+        if end_base < m:
+            proxy = split_proxy(left_n, left_s, total_n, total_s, inverse)
+            if proxy > best:
+                best = proxy
+                best_rank = base
+    for i in range(end_base, m - 1):
+        left_n, left_s, group_n, group_s, best, best_rank = sorted_key_step(
+            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, total_n,
+            total_s, inverse, best, best_rank)
+    return best, best_rank
+
+
+@njit(inline="always")
 def scan_sorted_keys_of_two(keys_a, keys_b, m, node_n, node_s, total_n, total_s, inverse):
     """scan_sorted_keys for two regulators' keys of one node in one loop: one mispredicted
     loop exit instead of two, and two independent chains of sums side by side. Where all of

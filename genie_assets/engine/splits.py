@@ -14,6 +14,7 @@ from genie_assets.engine.packing import unpack
 from genie_assets.engine.scans import (
     list_ranks,
     scan_every_rank,
+    scan_keys_around_base,
     scan_packed,
     scan_sorted_keys,
     scan_sorted_keys_of_two,
@@ -122,6 +123,67 @@ def best_splits_of_two_small(ranks, row_a, row_b, samples, start, m, node_n, nod
 
 
 @njit(inline="always")
+def sort_keys_around_base(ranks, row, base, samples, start, m, node_n, node_s, off_keys,
+                          base_keys, keys):
+    """keys as best_split's small-node sort leaves them, for a regulator with a base rank
+    (most of its samples share one value: zero, in single-cell data): only the keys off the
+    base are sorted, by counting comparisons, and the base rank's keys, already in position
+    order, go in between. Returns how many keys lie below the base and on it, and the base
+    samples' summed weights and weighted targets, in position order from zero: the scan's
+    sums after the base block when none lies below it (see scan_keys_around_base)."""
+    n_off = 0
+    n_base = 0
+    base_n = 0
+    base_s = 0.0
+    for i in range(m):
+        r = np.int64(ranks[row, samples[np.uint64(start + i)]])
+        key = (r << 8) | i
+        on_base = r == base
+        off_keys[np.uint64(n_off)] = key
+        base_keys[np.uint64(n_base)] = key
+        n_off += np.int64(not on_base)
+        n_base += np.int64(on_base)
+        base_n += node_n[i] if on_base else 0
+        base_s += node_s[i] if on_base else 0.0
+    lowest_above = (base << 8) | 255
+    n_below = 0
+    for j in range(n_off):
+        n_below += off_keys[j] < lowest_above
+    for t in range(n_base):
+        keys[np.uint64(n_below + t)] = base_keys[t]
+    for j in range(n_off):
+        key = off_keys[j]
+        below = n_base if key > lowest_above else 0
+        for k in range(n_off):
+            below += off_keys[k] < key
+        keys[np.uint64(below)] = key
+    return n_below, n_base, base_n, base_s
+
+
+@njit(inline="always")
+def best_splits_of_two_around_base(ranks, row_a, row_b, base_a, base_b, samples, start, m,
+                                    node_n, node_s, total_n, total_s, ws_a, ws_b, inverse):
+    """best_split for two many-valued regulators with base ranks in a node of at most
+    AROUND_BASE_NODE samples: the sorted keys and the sums of the path best_split takes (see
+    scan_keys_around_base), so the same results to the bit, with the base rank's samples
+    neither sorted nor scanned one by one. ws_a/ws_b: (off_keys, base_keys, keys) for each."""
+    off_a, on_a, keys_a = ws_a
+    off_b, on_b, keys_b = ws_b
+    n_below_a, n_base_a, base_n_a, base_s_a = sort_keys_around_base(
+        ranks, row_a, base_a, samples, start, m, node_n, node_s, off_a, on_a, keys_a)
+    n_below_b, n_base_b, base_n_b, base_s_b = sort_keys_around_base(
+        ranks, row_b, base_b, samples, start, m, node_n, node_s, off_b, on_b, keys_b)
+    grouped = m > SMALL_NODE
+    best_a, rank_a = scan_keys_around_base(keys_a, m, n_below_a, n_base_a, base_n_a,
+                                           base_s_a, base_a, grouped, node_n, node_s,
+                                           total_n, total_s, inverse)
+    best_b, rank_b = scan_keys_around_base(keys_b, m, n_below_b, n_base_b, base_n_b,
+                                           base_s_b, base_b, grouped, node_n, node_s,
+                                           total_n, total_s, inverse)
+    return best_a, rank_a, best_b, rank_b
+
+
+@njit(inline="always")
 def best_splits_of_two_distinct(ranks, row_a, row_b, samples, start, m, node_n, node_s,
                                  total_n, total_s, rank_sample_a, rank_sample_b, bitmap_a,
                                  bitmap_b, listed_a, listed_b, inverse):
@@ -200,80 +262,102 @@ def off_base_path(base_rank, sparse_offsets, row, m, n_levels):
 
 
 @njit(inline="always")
-def walk_step(packed, r, r_next, left, shift, total_n, total_f, inverse, best, best_rank):
-    """best_split_along_list's step: `packed` (a count and a fixed-point sum, see packing)
-    moves left, then the cut after rank r counts if it leaves samples on both sides and
-    r_next, the rank that follows, differs. Proxies are in fixed-point units.
-
-    Branch-free: whether a cut counts, and whether it beats the best, are as good as random,
-    and LLVM made branches of them written as tests (1.9x slower). So a cut that does not
-    count is pushed to -1e300, below every real proxy (>= 0), and the best rank is blended
-    with a mask. Returns the updated scan state.
-    """
-    left += packed
+def cut_proxy(left, r, r_next, shift, total_n, total_f, inverse):
+    """best_split_along_list's proxy for the cut after rank r, `left` (a count and a
+    fixed-point sum, see packing) on its left, r_next the rank that follows; in fixed-point
+    units. A cut that leaves no sample on one side, or falls between samples of one rank, does
+    not count: it is pushed to -1e300, below every real proxy (>= 0), without a branch."""
     left_n, left_f = unpack(left, shift)
     proxy = split_proxy(left_n, float(left_f), total_n, total_f, inverse)
     counts = np.int64(left_n != 0) & np.int64(left_n != total_n) & np.int64(r != r_next)
-    proxy -= np.float64(1 - counts) * 1e300
-    better = np.int64(proxy > best)
-    best = max(best, proxy)
-    best_rank = (r & -better) | (best_rank & (better - 1))
-    return left, best, best_rank
+    return proxy - np.float64(1 - counts) * 1e300
 
 
 @njit(inline="always")
-def keep_in_node(sparse_samples, sparse_ranks, first, last, node_pw, list_p, list_r, n_kept,
-                 off):
-    """Appends the listed samples [first:last) inside the node (packed non-zero) to
-    list_p/list_r, without a branch; returns how many are kept and the packed sum."""
+def keep_better(proxy, r, best, best_rank):
+    """The best proxy so far and its rank, for cuts visited from the top rank down: an equal
+    proxy takes the place of the best, so the best is the first in rank order, as in a scan
+    from the bottom up that keeps only better ones.
+
+    Branch-free: whether a cut beats the best is as good as random, and LLVM made a branch
+    of it written as a test (1.9x slower); the rank is blended with a mask.
+    """
+    better = np.int64(proxy >= best)
+    return max(best, proxy), (r & -better) | (best_rank & (better - 1))
+
+
+@njit(inline="always")
+def keep_in_node(sparse_samples, first, last, in_node, kept, n_kept):
+    """Appends the positions in [first:last) of the listed samples inside the node to kept,
+    without a branch; returns how many are kept.
+
+    The whole list is read, so each listed sample costs as few instructions as it can: a
+    byte of membership added to the count, one store. Storing each one's packed sum and rank
+    instead, and summing them, made this pass 1.5x slower; the walk reads them for the kept
+    samples only (about a fifth of the list in the nodes walked at the normalised shape).
+    """
     for k in range(first, last):
-        u = np.uint64(k)
-        packed = node_pw[sparse_samples[u]]
-        list_p[np.uint64(n_kept)] = packed
-        list_r[np.uint64(n_kept)] = sparse_ranks[u]
-        off += packed
-        n_kept += np.int64(packed != 0)
-    return n_kept, off
+        kept[np.uint64(n_kept)] = k
+        n_kept += np.int64(in_node[sparse_samples[np.uint64(k)]])
+    return n_kept
 
 
 @njit(inline="always")
 def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, base, node_pw,
-                          list_p, list_r, total_n, total_f, shift, unit, inverse):
+                          in_node, kept, total_n, total_f, shift, unit, inverse):
     """best_split from a regulator's samples off its base rank (sparse_samples/sparse_ranks
     [first:last], in rank order, n_below of them below the base), in fixed point.
 
-    node_pw holds the node's bootstrap counts and fixed-point weighted targets packed, by
-    sample, zero outside the node (total_f is the node's fixed-point sum). One pass keeps the
-    listed samples inside the node, in order (list_p/list_r, branch-free), and sums them, so
-    the base rank's share is what the node's totals leave; a second walks them in rank order
-    with the base's share in its place and a cut after every rank, as scan_every_rank does
-    over accumulators: the same cuts, the first best in rank order, exact integer sums.
-    Each listed sample costs the same whatever its value: no accumulators to fill and scan
-    rank by rank, and a node's part of the list is walked, not the whole. Returns as
-    best_split, the proxy in float (unit is a power of two: to the bit where sums are exact).
+    node_pw holds the node's bootstrap counts and fixed-point weighted targets packed, and
+    in_node a 1, by sample, zero outside the node (total_f is the node's fixed-point sum). One
+    pass keeps the positions of the listed samples inside the node, in order (kept,
+    branch-free). A second visits the cuts after every rank as scan_every_rank does over
+    accumulators, with the base rank's samples (what the listed ones leave of the node) in
+    their place: from the top rank down, what lies above a cut summed on its right, so no
+    pass sums the list first; exact integer sums, the first best in rank order. Each listed
+    sample costs the same whatever its value: no accumulators to fill and scan rank by rank,
+    and a node's part of the list is walked, not the whole. Returns as best_split, the proxy
+    in float (unit is a power of two: to the bit where sums are exact).
     """
     n_below = min(n_below, last - first)
-    n_kept_below, off = keep_in_node(sparse_samples, sparse_ranks, first, first + n_below,
-                                     node_pw, list_p, list_r, 0, np.int64(0))
-    n_kept, off = keep_in_node(sparse_samples, sparse_ranks, first + n_below, last, node_pw,
-                               list_p, list_r, n_kept_below, off)
+    n_kept_below = keep_in_node(sparse_samples, first, first + n_below, in_node, kept, 0)
+    n_kept = keep_in_node(sparse_samples, first + n_below, last, in_node, kept, n_kept_below)
+    node_packed = (np.int64(total_n) << shift) + total_f
     total = float(total_f)
     best = -np.inf
     best_rank = np.int64(-1)
+    # Above the base. The cut after the node's last listed sample leaves nothing on the
+    # right: not visited. The others leave samples on both sides (each kept sample's count
+    # is at least one), so only a tie with the rank above keeps one from counting.
+    right = np.int64(0)
+    if n_kept > n_kept_below:
+        k = np.uint64(kept[n_kept - 1])
+        right = node_pw[sparse_samples[k]]
+        r_above = np.int64(sparse_ranks[k])
+        for t in range(n_kept - 2, n_kept_below - 1, -1):
+            k = np.uint64(kept[np.uint64(t)])
+            r = np.int64(sparse_ranks[k])
+            left_n, left_f = unpack(node_packed - right, shift)
+            proxy = split_proxy(left_n, float(left_f), total_n, total, inverse)
+            proxy -= np.float64(r == r_above) * 1e300
+            best, best_rank = keep_better(proxy, r, best, best_rank)
+            right += node_pw[sparse_samples[k]]
+            r_above = r
+    # The base rank's cut, then those below it (values below the common one: rare).
+    best, best_rank = keep_better(
+        cut_proxy(node_packed - right, base, np.int64(-1), shift, total_n, total, inverse),
+        base, best, best_rank)
     left = np.int64(0)
     for t in range(n_kept_below):
-        r_next = np.int64(list_r[t + 1]) if t + 1 < n_kept_below else base
-        left, best, best_rank = walk_step(list_p[t], np.int64(list_r[t]), r_next, left, shift,
-                                          total_n, total, inverse, best, best_rank)
-    node_packed = (np.int64(total_n) << shift) + total_f
-    left, best, best_rank = walk_step(node_packed - off, base, np.int64(-1), left, shift,
-                                      total_n, total, inverse, best, best_rank)
-    # The cut after the node's last listed sample leaves nothing on the right: not walked.
-    for t in range(n_kept_below, n_kept - 1):
-        u = np.uint64(t)
-        left, best, best_rank = walk_step(list_p[u], np.int64(list_r[u]),
-                                          np.int64(list_r[u + np.uint64(1)]), left, shift,
-                                          total_n, total, inverse, best, best_rank)
+        left += node_pw[sparse_samples[kept[t]]]
+    r_above = base
+    for t in range(n_kept_below - 1, -1, -1):
+        k = kept[t]
+        r = np.int64(sparse_ranks[k])
+        best, best_rank = keep_better(
+            cut_proxy(left, r, r_above, shift, total_n, total, inverse), r, best, best_rank)
+        left -= node_pw[sparse_samples[k]]
+        r_above = r
     if best < 0.0:
         return -np.inf, np.int64(-1), True
     return best * unit * unit, best_rank, False

@@ -81,7 +81,7 @@ def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_
     node_states = np.empty(n_targets, dtype=np.uint64)
     for k in range(n_targets):
         node_states[k] = seed_state(seeds[k])[0]
-    state = seed_state(bootstrap_seed)
+    state = empty_apart(1, np.uint64)  # the target being grown's node draws, loaded per tree
     bootstrap_state = seed_state(bootstrap_seed)
     # Fixed point from all the samples: its count field then holds any bootstrap's weight.
     shifts = np.empty(n_targets, dtype=np.int64)
@@ -105,9 +105,11 @@ def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_
     cell_fixed = empty_apart(n_drawn, np.int64)
     # One more rank than the data's: see compact_levels.
     ws = new_workspace(n_drawn, inputs.shape[1], n_ranks + 1)
+    # Variables, not literals, typed as _importances passes them: grow_forest then runs the
+    # code compiled for it, instead of compiling once more for literal types.
     one_tree = np.int64(1)
     weights_given = np.int64(0)  # Target.n_drawn 0: the grower keeps the weights set here
-    extra_trees = n_drawn < 0
+    extra_trees = n_drawn < 0  # False, as a runtime bool
 
     for _tree in range(n_trees):
         n_cells = draw_shared_bootstrap(bootstrap_state, drawn, position, cells, n_drawn)

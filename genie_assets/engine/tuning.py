@@ -14,6 +14,10 @@ FEW_LEVELS_PER_SAMPLE = 2
 # Otherwise nodes with at most this many samples order them by counting comparisons (m²,
 # branch-free); larger ones scatter into per-rank accumulators.
 SMALL_NODE = 16
+# Two many-valued regulators with base ranks (see SPARSE_SHARE) in a node of at most this many
+# samples sort only their keys off the base rank, and scan the base rank's at once
+# (splits.best_splits_of_two_around_base).
+AROUND_BASE_NODE = 31
 # A node whose ranks span at most this many times its size scans every rank in the span;
 # a sparser one first lists its ranks through a bitmap.
 DENSE_SPAN = 2

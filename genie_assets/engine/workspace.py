@@ -10,7 +10,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from genie_assets.engine.tuning import APART, LIST_AHEAD, QUAD_LEVELS, SMALL_NODE
+from genie_assets.engine.tuning import APART, AROUND_BASE_NODE, LIST_AHEAD, QUAD_LEVELS, SMALL_NODE
 
 # Fields in allocation order (which sets where the arrays sit relative to each other).
 Workspace = namedtuple("Workspace", [
@@ -29,20 +29,26 @@ Workspace = namedtuple("Workspace", [
     "bitmap",  # which ranks a node holds
     "listed",  # a node's ranks in order, with LIST_AHEAD of slack
     "keys", "keys_b",  # small nodes: (rank << 8 | position) keys, sorted
-    "unsorted", "unsorted_b",  # and before sorting
+    "unsorted", "unsorted_b",  # and before sorting (or those off a regulator's base rank)
+    "base_keys", "base_keys_b",  # small nodes: the keys on a regulator's base rank
     "node_n",  # a node's bootstrap weights, by position in the node
     "node_s",  # and weighted targets
     "node_values",  # extra-trees: a regulator's values in the node
     "node_w",  # a node's weights by sample, zero outside the node (lists off the base rank)
     "node_wy",  # and weighted targets
     "node_pw",  # and both packed (weight and fixed-point target, see packing)
+    "in_node",  # 1 for a node's samples, 0 elsewhere (lists off the base rank)
     "stack",  # depth-first nodes to split: (start, end, known constants)
     "weighted_fixed",  # per sample: weight × fixed-point target (four at once)
     "node_p",  # a node's weight and fixed-point target packed in one integer (see packing)
     "packed",  # four candidates' packed accumulators, QUAD_LEVELS apart
     "quad_features", "quad_rows", "quad_levels", "quad_proxies", "quad_ranks",  # the four
-    "list_p", "list_r",  # a listed regulator's samples inside a node: packed, and their ranks
+    "kept",  # positions in a regulator's list of its listed samples inside a node
 ])
+
+
+# Small nodes' keys: see best_split and best_splits_of_two_around_base.
+KEYS = max(SMALL_NODE, AROUND_BASE_NODE)
 
 
 @njit(inline="always")
@@ -78,16 +84,19 @@ def new_workspace(n_samples, n_inputs, n_ranks):
         empty_apart(n_ranks + LIST_AHEAD, np.uint32),
         zeros_apart(n_words, np.uint64),
         empty_apart(n_ranks + LIST_AHEAD, np.uint32),
-        empty_apart(SMALL_NODE + 1, np.int64),
-        empty_apart(SMALL_NODE + 1, np.int64),
-        empty_apart(SMALL_NODE + 1, np.int64),
-        empty_apart(SMALL_NODE + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
+        empty_apart(KEYS + 1, np.int64),
         empty_apart(n_samples, np.int64),
         empty_apart(n_samples, np.float64),
         empty_apart(n_samples, np.float64),
         zeros_apart(n_samples, np.int64),
         zeros_apart(n_samples, np.float64),
         zeros_apart(n_samples, np.int64),
+        zeros_apart(n_samples, np.uint8),
         empty_apart(3 * (n_samples + 2), np.int64).reshape((n_samples + 2, 3)),
         zeros_apart(n_samples, np.int64),
         empty_apart(n_samples, np.int64),
@@ -97,6 +106,5 @@ def new_workspace(n_samples, n_inputs, n_ranks):
         empty_apart(4, np.int64),
         empty_apart(4, np.float64),
         empty_apart(4, np.int64),
-        empty_apart(n_samples + 1, np.int64),
         empty_apart(n_samples + 1, np.int64),
     )
