@@ -160,7 +160,10 @@ def sort_keys_around_base(ranks, row, base, samples, start, m, node_n, node_s, o
     return n_below, n_base, base_n, base_s
 
 
-@njit(inline="always")
+# Called, not inlined: best_splits is inlined into three growers and boosting, and copying this
+# path into each added about 40 % to compiling the engine (docs/benchmarks.md). Without
+# reference counting, as the growers: a call then passes its arrays with no atomic updates.
+@njit(nogil=True, _nrt=False)
 def best_splits_of_two_around_base(ranks, row_a, row_b, base_a, base_b, samples, start, m,
                                     node_n, node_s, total_n, total_s, ws_a, ws_b, inverse):
     """best_split for two many-valued regulators with base ranks in a node of at most
