@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
+from genie_assets.engine.packing import EXACT_IN_FLOATS_SHIFT, fixed_point
 from genie_assets.engine.splits import (
     WALKS_LIST,
     best_split,
     best_splits_of_two_around_base,
+    cuts_above_base_in_floats,
+    cuts_above_base_packed,
     off_base_path,
 )
 from genie_assets.engine.tuning import (
@@ -220,6 +223,48 @@ def test_many_valued_regulators_walked_along_their_lists_give_the_forest_of_the_
     # Lists out of rank order: the walk cuts between the wrong samples.
     assert_lists_give_the_dense_forest(
         ranked, ranked._replace(sparse_ranks=rng.permutation(ranked.sparse_ranks)), target)
+
+
+@pytest.mark.parametrize("targets", ["inexact", "at the fixed point's bound"])
+def test_the_walk_in_floats_finds_the_packed_walks_cuts_to_the_bit(targets):
+    # Where the fixed-point sums are exact in floats, the walk adds the counts and the sums
+    # on a cut's right apart, the sums as floats, in place of one packed integer. Same proxy
+    # to the bit, same rank, same sum above the base, with targets inexact in floating point,
+    # ties between listed samples, and sums as large as the fixed point lets them be.
+    rng = np.random.default_rng(21)
+    n_samples = 800
+    y = rng.normal(size=n_samples) if targets == "inexact" else np.full(n_samples, 7.3)
+    shift, scale = fixed_point(y)
+    assert shift <= EXACT_IN_FLOATS_SHIFT
+    inverse = np.concatenate([[0.0], 1.0 / np.arange(1, 4 * n_samples + 1)])
+    n_ties = 0
+    for _ in range(300):
+        # A bootstrap's counts (0 where not drawn), or every sample once: the largest sums.
+        weight = (np.bincount(rng.integers(0, n_samples, n_samples), minlength=n_samples)
+                  if targets == "inexact" else np.ones(n_samples, dtype=np.int64))
+        fixed = weight * np.round(y * scale).astype(np.int64)
+        node_pw = (weight << shift) + fixed
+        n_listed = int(rng.integers(2, 300))
+        sparse_samples = rng.choice(n_samples, n_listed, replace=False).astype(np.uint16)
+        sparse_ranks = np.sort(rng.integers(1, rng.integers(2, 400), size=n_listed)).astype(
+            np.uint16)
+        in_node = rng.random(n_listed) < rng.random()
+        in_node &= weight[sparse_samples] > 0
+        kept = np.flatnonzero(in_node).astype(np.int64)
+        if len(kept) < 1:
+            continue
+        n_kept_below = int(rng.integers(0, len(kept)))
+        node = weight > 0
+        total_n, total_f = int(weight[node].sum()), int(fixed[node].sum())
+        assert abs(total_f) < 2 ** 53
+        packed = cuts_above_base_packed(sparse_samples, sparse_ranks, kept, n_kept_below,
+                                        len(kept), node_pw, total_n, total_f, shift, inverse)
+        in_floats = cuts_above_base_in_floats(
+            sparse_samples, sparse_ranks, kept, n_kept_below, len(kept), weight,
+            fixed.astype(np.float64), total_n, float(total_f), shift, inverse)
+        assert in_floats == packed
+        n_ties += np.any(np.diff(sparse_ranks[kept[n_kept_below:]].astype(np.int64)) == 0)
+    assert n_ties > 20
 
 
 @pytest.mark.parametrize("base", ["lowest", "in the middle", "lowest, values tied"])

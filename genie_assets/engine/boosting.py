@@ -146,6 +146,7 @@ def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_ran
         shift, scale = fixed_point(residuals)
         for s in range(n_samples):
             ws.weighted_fixed[s] = np.int64(np.round(residuals[s] * scale))
+            ws.fixed_float[s] = float(ws.weighted_fixed[s])
         target = Target(residuals, shift, 1.0 / scale, ws.weighted_fixed, inverse, n_inbag)
         for f in range(n_inputs):
             ws.tree_importance[f] = 0.0

@@ -377,6 +377,7 @@ def draw_bootstrap(ws, target, state, extra_trees, group):
             ws.samples[n_node] = s
             ws.weighted_y[s] = weight[s] * y[s]
             ws.weighted_fixed[s] = weight[s] * target.fixed_y[s]
+            ws.fixed_float[s] = float(ws.weighted_fixed[s])
             n_node += 1
     return n_node
 
@@ -608,8 +609,8 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
             proxy, rank, constant = best_split_along_list(
                 data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
                 data.sparse_offsets[row + 1], data.sparse_below[row], data.base_rank[row],
-                ws.node_pw, ws.in_node, ws.kept, total_n, total_f, target.shift, target.unit,
-                inverse)
+                ws.node_pw, ws.weight, ws.fixed_float, ws.in_node, ws.kept, total_n, total_f,
+                target.shift, target.unit, inverse)
         elif path == ADDS_OFF_BASE:
             proxy, rank, constant = best_split_off_base(
                 data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],

@@ -40,6 +40,7 @@ Workspace = namedtuple("Workspace", [
     "in_node",  # 1 for a node's samples, 0 elsewhere (lists off the base rank)
     "stack",  # depth-first nodes to split: (start, end, known constants)
     "weighted_fixed",  # per sample: weight × fixed-point target (four at once)
+    "fixed_float",  # and as a float (lists walked; exact, see packing.EXACT_IN_FLOATS_SHIFT)
     "node_p",  # a node's weight and fixed-point target packed in one integer (see packing)
     "packed",  # four candidates' packed accumulators, QUAD_LEVELS apart
     "quad_features", "quad_rows", "quad_levels", "quad_proxies", "quad_ranks",  # the four
@@ -99,6 +100,7 @@ def new_workspace(n_samples, n_inputs, n_ranks):
         zeros_apart(n_samples, np.uint8),
         empty_apart(3 * (n_samples + 2), np.int64).reshape((n_samples + 2, 3)),
         zeros_apart(n_samples, np.int64),
+        zeros_apart(n_samples, np.float64),
         empty_apart(n_samples, np.int64),
         zeros_apart(4 * QUAD_LEVELS, np.int64),
         empty_apart(4, np.int64),
