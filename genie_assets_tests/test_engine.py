@@ -257,8 +257,9 @@ def test_the_walk_in_floats_finds_the_packed_walks_cuts_to_the_bit(targets):
         node = weight > 0
         total_n, total_f = int(weight[node].sum()), int(fixed[node].sum())
         assert abs(total_f) < 2 ** 53
-        packed = cuts_above_base_packed(sparse_samples, sparse_ranks, kept, n_kept_below,
-                                        len(kept), node_pw, total_n, total_f, shift, inverse)
+        packed = cuts_above_base_packed(
+            sparse_samples, sparse_ranks, kept, n_kept_below, len(kept), node_pw,
+            (total_n << shift) + total_f, total_n, float(total_f), shift, inverse)
         in_floats = cuts_above_base_in_floats(
             sparse_samples, sparse_ranks, kept, n_kept_below, len(kept), weight,
             fixed.astype(np.float64), total_n, float(total_f), shift, inverse)

@@ -307,17 +307,16 @@ def keep_in_node(sparse_samples, first, last, in_node, kept, n_kept):
 
 @njit(inline="always")
 def cuts_above_base_packed(sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, node_pw,
-                           total_n, total_f, shift, inverse):
+                           node_packed, total_n, total, shift, inverse):
     """best_split_along_list's cuts above the base (kept[n_kept_below:n_kept], at least one),
-    visited from the top rank down, what lies above a cut summed packed on its right.
+    visited from the top rank down, what lies above a cut summed packed on its right (the
+    node's packed sum is node_packed, its fixed-point target sum total, as a float).
     Returns (best proxy, its rank, the packed sum of the samples above the base).
 
     The cut after the node's last listed sample leaves nothing on the right: not visited. The
     others leave samples on both sides (each kept sample's count is at least one), so only a
     tie with the rank above keeps one from counting.
     """
-    node_packed = (np.int64(total_n) << shift) + total_f
-    total = float(total_f)
     best = -np.inf
     best_rank = np.int64(-1)
     k = np.uint64(kept[n_kept - 1])
@@ -408,8 +407,8 @@ def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, ba
             total_n, total, shift, inverse)
     elif n_kept > n_kept_below:
         best, best_rank, right = cuts_above_base_packed(
-            sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, node_pw, total_n,
-            total_f, shift, inverse)
+            sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, node_pw, node_packed,
+            total_n, total, shift, inverse)
     # The base rank's cut, then those below it (values below the common one: rare).
     best, best_rank = keep_better(
         cut_proxy(node_packed - right, base, np.int64(-1), shift, total_n, total, inverse),
