@@ -88,16 +88,22 @@ def synthetic_network(n_samples, n_genes, n_regulators, counts, log_depth=-0.5,
     return frame, genes[:n_regulators], gold
 
 
+def shape_inputs(shape: str, n_targets: int) -> tuple[pd.DataFrame, list, list]:
+    """A shape's matrix without constant genes, its regulators, and its last n_targets genes
+    (at most MOST_TARGETS) as the targets timed."""
+    frame, regulators = synthetic_expression(**SHAPES[shape])
+    frame = frame.loc[:, ~(frame.std() == 0)]
+    regulators = [r for r in regulators if r in frame.columns]
+    n_targets = min(n_targets, MOST_TARGETS.get(shape, n_targets))
+    return frame, regulators, list(frame.columns[-n_targets:])
+
+
 def measure(shape: str, engine: str, n_targets: int, n_jobs: int, n_trees: int) -> dict:
     """One timing in this process: seconds per target after a warm-up (numba compiles once),
     for n_trees trees (see TREES_TIMED)."""
     from genie_assets.engine import genie3
 
-    frame, regulators = synthetic_expression(**SHAPES[shape])
-    frame = frame.loc[:, ~(frame.std() == 0)]
-    regulators = [r for r in regulators if r in frame.columns]
-    n_targets = min(n_targets, MOST_TARGETS.get(shape, n_targets))
-    targets = list(frame.columns[-n_targets:])
+    frame, regulators, targets = shape_inputs(shape, n_targets)
     timed = min(n_trees, TREES_TIMED.get(shape, n_trees))
     genie3(frame, regulators, targets[:1], n_trees=2, engine=engine)
     started = time.perf_counter()

@@ -3,8 +3,9 @@
 numba's compiled code has no symbols perf can read. Run the engine under perf through this
 script: after a warm-up (which compiles the engine or loads its cache) it writes
 /tmp/perf-<pid>.map for the engine's functions and saves their machine code as it sits in
-memory, then grows the forests that perf samples. `--report` prints each function's share of
-the samples and its hottest stretches of instructions, disassembled from what ran.
+memory, then runs genie3() on the shape's regulators and targets, as benchmarks/engine.py
+times it, for perf to sample (ranking the matrix included). `--report` prints each function's
+share of the samples and its hottest stretches of instructions, disassembled from what ran.
 
     perf record -e cpu-clock -F 4999 -o /tmp/prof/perf.data -- \\
         python benchmarks/profile_engine.py --out /tmp/prof --targets 4 --trees 100
@@ -27,33 +28,24 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine import SHAPES, synthetic_expression  # noqa: E402
+from engine import SHAPES, shape_inputs  # noqa: E402
 
-from genie_assets.engine import fast  # noqa: E402
+from genie_assets.engine import genie3  # noqa: E402
 from genie_assets.engine.grower import _importances  # noqa: E402
 
 LARGEST_FUNCTION = 1 << 17  # bytes saved of the last function, whose end is not known
 
 
 def record(out: Path, shape: str, n_targets: int, n_trees: int) -> None:
-    frame, _ = synthetic_expression(**SHAPES[shape])
-    data = frame.loc[:, frame.std() > 0].to_numpy()
-    targets = range(data.shape[1] - n_targets, data.shape[1])
-    ranked = fast.rank_regulators(data.T, np.arange(data.shape[1]), keep_values=False)
-    inputs = [np.array([r for r in range(data.shape[1]) if r != t]) for t in targets]
-    n_candidates = int(np.sqrt(len(inputs[0])))
-    fast.forest_importances(ranked, inputs[0], data[:, targets[0]], n_trees=1,
-                            n_candidates=n_candidates, extra_trees=False, seed=0)
+    frame, regulators, targets = shape_inputs(shape, n_targets)
+    genie3(frame, regulators, targets[:1], n_trees=2, engine="fast")
     save_functions(out)
     started = time.perf_counter()
-    for k, target in enumerate(targets):
-        fast.forest_importances(ranked, inputs[k], data[:, target], n_trees=n_trees,
-                                n_candidates=n_candidates, extra_trees=False, seed=k)
+    genie3(frame, regulators, targets, n_trees=n_trees, engine="fast", n_jobs=1)
     seconds = time.perf_counter() - started
-    print(f"{shape}: {seconds / (n_targets * n_trees) * 1e3:.3f} ms per tree")
+    print(f"{shape}: {seconds / (len(targets) * n_trees) * 1e3:.3f} ms per tree "
+          f"(ranking the matrix included)")
 
 
 def save_functions(out: Path) -> None:
