@@ -248,23 +248,27 @@ def test_the_walk_in_floats_finds_the_packed_walks_cuts_to_the_bit(targets):
         sparse_samples = rng.choice(n_samples, n_listed, replace=False).astype(np.uint16)
         sparse_ranks = np.sort(rng.integers(1, rng.integers(2, 400), size=n_listed)).astype(
             np.uint16)
-        in_node = rng.random(n_listed) < rng.random()
-        in_node &= weight[sparse_samples] > 0
-        kept = np.flatnonzero(in_node).astype(np.int64)
-        if len(kept) < 1:
+        listed_in_node = rng.random(n_listed) < rng.random()
+        listed_in_node &= weight[sparse_samples] > 0
+        low = int(rng.integers(0, n_listed))
+        if not listed_in_node[low:].any():
             continue
-        n_kept_below = int(rng.integers(0, len(kept)))
+        in_node = np.zeros(n_samples, dtype=np.uint8)
+        in_node[sparse_samples[listed_in_node]] = 1
         node = weight > 0
         total_n, total_f = int(weight[node].sum()), int(fixed[node].sum())
         assert abs(total_f) < 2 ** 53
         packed = cuts_above_base_packed(
-            sparse_samples, sparse_ranks, kept, n_kept_below, len(kept), node_pw,
+            sparse_samples, sparse_ranks, low, n_listed, in_node, node_pw,
             (total_n << shift) + total_f, total_n, float(total_f), shift, inverse)
         in_floats = cuts_above_base_in_floats(
-            sparse_samples, sparse_ranks, kept, n_kept_below, len(kept), weight,
+            sparse_samples, sparse_ranks, low, n_listed, in_node, weight,
             fixed.astype(np.float64), total_n, float(total_f), shift, inverse)
         assert in_floats == packed
-        n_ties += np.any(np.diff(sparse_ranks[kept[n_kept_below:]].astype(np.int64)) == 0)
+        # The sum above the base is that of the node's samples listed from low on.
+        kept = low + np.flatnonzero(listed_in_node[low:])
+        assert packed[2] == int(node_pw[sparse_samples[kept]].sum())
+        n_ties += np.any(np.diff(sparse_ranks[kept].astype(np.int64)) == 0)
     assert n_ties > 20
 
 

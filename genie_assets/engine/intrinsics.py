@@ -1,4 +1,5 @@
-"""LLVM intrinsics that numba does not expose: a software prefetch and a population count."""
+"""LLVM intrinsics that numba does not expose: a software prefetch, a population count and the
+position of a word's lowest set bit."""
 
 from __future__ import annotations
 
@@ -57,5 +58,22 @@ def popcount(typingctx, word):
     def codegen(context, builder, signature, arguments):
         count = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
         return builder.call(count, [arguments[0]])
+
+    return signature, codegen
+
+
+@intrinsic
+def lowest_bit(typingctx, word):
+    """The position of the lowest set bit of a non-zero uint64 (llvm.cttz: one tzcnt on
+    x86-64-v3). Zero has none: the result is undefined there, so callers test first."""
+    if word != types.uint64:
+        return None
+    signature = types.uint64(word)
+
+    def codegen(context, builder, signature, arguments):
+        # llvmlite adds cttz's second argument (zero gives poison) only when given two types;
+        # declared with one, the call does not parse and LLVM crashes the process.
+        count = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
+        return builder.call(count, [arguments[0], ir.IntType(1)(1)])
 
     return signature, codegen

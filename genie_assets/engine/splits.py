@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from genie_assets.engine.intrinsics import lowest_bit
 from genie_assets.engine.packing import EXACT_IN_FLOATS_SHIFT, unpack
 from genie_assets.engine.scans import (
     list_ranks,
@@ -292,12 +293,8 @@ def keep_better(proxy, r, best, best_rank):
 @njit(inline="always")
 def keep_in_node(sparse_samples, first, last, in_node, kept, n_kept):
     """Appends the positions in [first:last) of the listed samples inside the node to kept,
-    without a branch; returns how many are kept.
-
-    The whole list is read, so each listed sample costs as few instructions as it can: a
-    byte of membership added to the count, one store. Storing each one's packed sum and rank
-    instead, and summing them, made this pass 1.5x slower; the walk reads them for the kept
-    samples only (about a fifth of the list in the nodes walked at the normalised shape).
+    without a branch; returns how many are kept. For the samples below the base (rare);
+    above it, block_in_node's masks cost no store per listed sample.
     """
     for k in range(first, last):
         kept[np.uint64(n_kept)] = k
@@ -306,12 +303,46 @@ def keep_in_node(sparse_samples, first, last, in_node, kept, n_kept):
 
 
 @njit(inline="always")
-def cuts_above_base_packed(sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, node_pw,
+def block_in_node(sparse_samples, low, end, in_node):
+    """The listed samples inside the node in the nearest block of at most 64 positions below
+    end that holds any, down to low: (the block's first position, its last, a mask with bit j
+    set where the sample at last - j is in the node); the mask is 0 when none is left.
+
+    Each listed sample costs two loads and no store (the positions kept in an array cost a
+    store each, and a load each again in the walk). Bit 0 is the block's top, so the walk
+    visits the samples from the top down as the mask's set bits from the lowest (one tzcnt,
+    one blsr each).
+    """
+    mask = np.uint64(0)
+    begin = end
+    while mask == 0 and begin > low:
+        end = begin
+        begin = max(low, end - 64)
+        # Shifted in from the bottom, four at a time: written as an OR of each bit at its
+        # place, LLVM vectorised the loop into a byte-by-byte gather, 1.12x slower than
+        # keeping the positions in an array.
+        k = np.uint64(begin)
+        while k + np.uint64(4) <= np.uint64(end):
+            mask = (mask << np.uint64(4)) | np.uint64(
+                (in_node[sparse_samples[k]] << np.uint8(3))
+                | (in_node[sparse_samples[k + np.uint64(1)]] << np.uint8(2))
+                | (in_node[sparse_samples[k + np.uint64(2)]] << np.uint8(1))
+                | in_node[sparse_samples[k + np.uint64(3)]])
+            k += np.uint64(4)
+        while k < np.uint64(end):
+            mask = (mask << np.uint64(1)) | np.uint64(in_node[sparse_samples[k]])
+            k += np.uint64(1)
+    return begin, end - 1, mask
+
+
+@njit(inline="always")
+def cuts_above_base_packed(sparse_samples, sparse_ranks, low, last, in_node, node_pw,
                            node_packed, total_n, total, shift, inverse):
-    """best_split_along_list's cuts above the base (kept[n_kept_below:n_kept], at least one),
-    visited from the top rank down, what lies above a cut summed packed on its right (the
-    node's packed sum is node_packed, its fixed-point target sum total, as a float).
-    Returns (best proxy, its rank, the packed sum of the samples above the base).
+    """best_split_along_list's cuts above the base, between the node's samples listed at
+    positions [low:last), visited from the top rank down, what lies above a cut summed packed
+    on its right (the node's packed sum is node_packed, its fixed-point target sum total, as
+    a float). Returns (best proxy, its rank, the packed sum of the samples above the base);
+    (-inf, -1, 0) where none of them is in the node.
 
     The cut after the node's last listed sample leaves nothing on the right: not visited. The
     others leave samples on both sides (each kept sample's count is at least one), so only a
@@ -319,23 +350,36 @@ def cuts_above_base_packed(sparse_samples, sparse_ranks, kept, n_kept_below, n_k
     """
     best = -np.inf
     best_rank = np.int64(-1)
-    k = np.uint64(kept[n_kept - 1])
-    right = node_pw[sparse_samples[k]]
-    r_above = np.int64(sparse_ranks[k])
-    for t in range(n_kept - 2, n_kept_below - 1, -1):
-        k = np.uint64(kept[np.uint64(t)])
-        r = np.int64(sparse_ranks[k])
-        left_n, left_f = unpack(node_packed - right, shift)
-        proxy = split_proxy(left_n, float(left_f), total_n, total, inverse)
-        proxy -= np.float64(r == r_above) * 1e300
-        best, best_rank = keep_better(proxy, r, best, best_rank)
-        right += node_pw[sparse_samples[k]]
-        r_above = r
-    return best, best_rank, right
+    right = np.int64(0)
+    r_above = np.int64(-1)
+    # One call of block_in_node, not one for the first block and one in the loop: it is
+    # inlined wherever it is called, and every copy costs compile time.
+    begin = last
+    first_block = True
+    while True:
+        begin, top, mask = block_in_node(sparse_samples, low, begin, in_node)
+        if mask == 0:
+            return best, best_rank, right
+        if first_block:
+            first_block = False
+            k = np.uint64(top) - lowest_bit(mask)
+            mask &= mask - np.uint64(1)
+            right = node_pw[sparse_samples[k]]
+            r_above = np.int64(sparse_ranks[k])
+        while mask != 0:
+            k = np.uint64(top) - lowest_bit(mask)
+            mask &= mask - np.uint64(1)
+            r = np.int64(sparse_ranks[k])
+            left_n, left_f = unpack(node_packed - right, shift)
+            proxy = split_proxy(left_n, float(left_f), total_n, total, inverse)
+            proxy -= np.float64(r == r_above) * 1e300
+            best, best_rank = keep_better(proxy, r, best, best_rank)
+            right += node_pw[sparse_samples[k]]
+            r_above = r
 
 
 @njit(inline="always")
-def cuts_above_base_in_floats(sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, weight,
+def cuts_above_base_in_floats(sparse_samples, sparse_ranks, low, last, in_node, weight,
                               fixed_float, total_n, total, shift, inverse):
     """cuts_above_base_packed, to the bit, with the count and the fixed-point sum on a cut's
     right added apart, the sum in a float (exact where shift <= EXACT_IN_FLOATS_SHIFT; the
@@ -349,24 +393,36 @@ def cuts_above_base_in_floats(sparse_samples, sparse_ranks, kept, n_kept_below, 
     """
     best = -np.inf
     best_rank = np.int64(-1)
-    k = np.uint64(kept[n_kept - 1])
-    s = sparse_samples[k]
-    right_n = weight[s]
-    right_f = fixed_float[s]
-    r_above = np.int64(sparse_ranks[k])
-    for t in range(n_kept - 2, n_kept_below - 1, -1):
-        k = np.uint64(kept[np.uint64(t)])
-        r = np.int64(sparse_ranks[k])
-        left_f = total - right_f
-        proxy = (left_f * left_f * inverse[np.uint64(total_n - right_n)]
-                 + right_f * right_f * inverse[np.uint64(right_n)])
-        proxy = proxy if r != r_above else -1e300
-        best, best_rank = keep_better(proxy, r, best, best_rank)
-        s = sparse_samples[k]
-        right_n += weight[s]
-        right_f += fixed_float[s]
-        r_above = r
-    return best, best_rank, (np.int64(right_n) << shift) + np.int64(right_f)
+    right_n = np.int64(0)
+    right_f = 0.0
+    r_above = np.int64(-1)
+    begin = last
+    first_block = True
+    while True:
+        begin, top, mask = block_in_node(sparse_samples, low, begin, in_node)
+        if mask == 0:
+            return best, best_rank, (right_n << shift) + np.int64(right_f)
+        if first_block:
+            first_block = False
+            k = np.uint64(top) - lowest_bit(mask)
+            mask &= mask - np.uint64(1)
+            s = sparse_samples[k]
+            right_n = np.int64(weight[s])
+            right_f = fixed_float[s]
+            r_above = np.int64(sparse_ranks[k])
+        while mask != 0:
+            k = np.uint64(top) - lowest_bit(mask)
+            mask &= mask - np.uint64(1)
+            r = np.int64(sparse_ranks[k])
+            left_f = total - right_f
+            proxy = (left_f * left_f * inverse[np.uint64(total_n - right_n)]
+                     + right_f * right_f * inverse[np.uint64(right_n)])
+            proxy = proxy if r != r_above else -1e300
+            best, best_rank = keep_better(proxy, r, best, best_rank)
+            s = sparse_samples[k]
+            right_n += weight[s]
+            right_f += fixed_float[s]
+            r_above = r
 
 
 @njit(inline="always")
@@ -377,15 +433,17 @@ def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, ba
     [first:last], in rank order, n_below of them below the base), in fixed point.
 
     node_pw holds the node's bootstrap counts and fixed-point weighted targets packed, and
-    in_node a 1, by sample, zero outside the node (total_f is the node's fixed-point sum). One
-    pass keeps the positions of the listed samples inside the node, in order (kept,
-    branch-free). A second visits the cuts after every rank as scan_every_rank does over
-    accumulators, with the base rank's samples (what the listed ones leave of the node) in
-    their place: from the top rank down, what lies above a cut summed on its right, so no
-    pass sums the list first; exact integer sums, the first best in rank order. Each listed
-    sample costs the same whatever its value: no accumulators to fill and scan rank by rank,
-    and a node's part of the list is walked, not the whole. Returns as best_split, the proxy
-    in float (unit is a power of two: to the bit where sums are exact).
+    in_node a 1, by sample, zero outside the node (total_f is the node's fixed-point sum).
+    The cuts are visited as scan_every_rank does over accumulators, with the base rank's
+    samples (what the listed ones leave of the node) in their place. Above the base, from the
+    top rank down, the node's listed samples found 64 positions at a time as a mask
+    (block_in_node), what lies above a cut summed on its right, so no pass sums the list
+    first; exact integer sums, the first best in rank order. Each listed sample costs the same
+    whatever its value: no accumulators to fill and scan rank by rank, and a node's part of
+    the list is walked, not the whole. Below the base (values below the common one: rare),
+    the node's positions are kept in `kept` (branch-free) and walked down from the base.
+    Returns as best_split, the proxy in float (unit is a power of two: to the bit where sums
+    are exact).
 
     weight and fixed_float hold each drawn sample's bootstrap count and fixed-point weighted
     target as a float: where those sums are exact in floats (EXACT_IN_FLOATS_SHIFT), the cuts
@@ -393,26 +451,22 @@ def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, ba
     steps than unpacking a packed sum at every cut.
     """
     n_below = min(n_below, last - first)
-    n_kept_below = keep_in_node(sparse_samples, first, first + n_below, in_node, kept, 0)
-    n_kept = keep_in_node(sparse_samples, first + n_below, last, in_node, kept, n_kept_below)
     node_packed = (np.int64(total_n) << shift) + total_f
     total = float(total_f)
-    best = -np.inf
-    best_rank = np.int64(-1)
     # Above the base, then the base rank's cut and those below it.
-    right = np.int64(0)
-    if n_kept > n_kept_below and shift <= EXACT_IN_FLOATS_SHIFT:
+    if shift <= EXACT_IN_FLOATS_SHIFT:
         best, best_rank, right = cuts_above_base_in_floats(
-            sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, weight, fixed_float,
+            sparse_samples, sparse_ranks, first + n_below, last, in_node, weight, fixed_float,
             total_n, total, shift, inverse)
-    elif n_kept > n_kept_below:
+    else:
         best, best_rank, right = cuts_above_base_packed(
-            sparse_samples, sparse_ranks, kept, n_kept_below, n_kept, node_pw, node_packed,
+            sparse_samples, sparse_ranks, first + n_below, last, in_node, node_pw, node_packed,
             total_n, total, shift, inverse)
-    # The base rank's cut, then those below it (values below the common one: rare).
+    # The base rank's cut, then those below it.
     best, best_rank = keep_better(
         cut_proxy(node_packed - right, base, np.int64(-1), shift, total_n, total, inverse),
         base, best, best_rank)
+    n_kept_below = keep_in_node(sparse_samples, first, first + n_below, in_node, kept, 0)
     left = np.int64(0)
     for t in range(n_kept_below):
         left += node_pw[sparse_samples[kept[t]]]

@@ -44,7 +44,7 @@ Workspace = namedtuple("Workspace", [
     "node_p",  # a node's weight and fixed-point target packed in one integer (see packing)
     "packed",  # four candidates' packed accumulators, QUAD_LEVELS apart
     "quad_features", "quad_rows", "quad_levels", "quad_proxies", "quad_ranks",  # the four
-    "kept",  # positions in a regulator's list of its listed samples inside a node
+    "kept",  # positions in a regulator's list of its samples below the base inside a node
 ])
 
 
