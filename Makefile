@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
+export GENIE_JARS_DIR := $(CURDIR)/.genie/jars
 
 .PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench bench-peers clean java
 
@@ -22,11 +23,14 @@ java:
 	  echo "Install it (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or set JAVA_HOME."; \
 	  exit 1; }
 
+# Spark's jars from Maven Central, fetched once into .genie/jars (GraphFrames of the installed
+# graphframes-py, hadoop-aws of pyspark's Hadoop); one line each says what it found.
 # The engine compiled once, here, for this CPU (a few minutes the first time after an engine
 # change, a second after), into the package's own cache, where every later process finds it;
 # alongside, on a second core, the portable cache that SageMaker jobs ship.
 setup: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p $(GENIE_ARTIFACTS_DIR)
+	@$(BIN)/python -m genie_assets.pipeline.spark_jars
 	$(BIN)/python -m genie_assets.engine.compile_cache --with-portable
 
 # The instance's settings (telemetry off, ...) from deploy/dagster.yaml.

@@ -20,7 +20,9 @@ from genie_assets.settings import Settings, deployment
 
 def build_resources(settings: Settings) -> dict:
     """The resources of a deployment: local (the default) or aws (see README, "Run on AWS")."""
-    spark = SparkResource(spark_config=spark_config(settings.spark))
+    reads_s3 = settings.environment == "aws" and settings.aws.spark_reads_s3
+    spark = SparkResource(spark_config=spark_config(
+        settings.spark, s3a=settings.aws if reads_s3 else None))
     genie3 = Genie3Settings.of(settings.genie3)
     if settings.environment == "local":
         return {

@@ -13,18 +13,16 @@ import pandas as pd
 from dagster import DagsterInstance
 
 from genie_assets.definitions import defs, resources
-from genie_assets.pipeline.assets.exploration import (
-    GENE_MODULES,
-    GRAPHML,
-    NETWORK_PAGE,
-    NETWORK_PICTURE,
-    REGULONS_GMT,
-)
-from genie_assets.pipeline.assets.network import (
+from genie_assets.pipeline.layout import (
     ADJACENCY_TSV,
     EDGE_TABLE,
     FILTERED_NETWORK,
+    GENE_MODULES,
+    GRAPHML,
     HUB_GENES,
+    NETWORK_PAGE,
+    NETWORK_PICTURE,
+    REGULONS_GMT,
 )
 from genie_assets.pipeline.orphans import sweep
 from genie_assets.pipeline.partitions import shard_partitions

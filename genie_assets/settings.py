@@ -29,6 +29,7 @@ PIPES_TRANSPORT_ENV = "GENIE_PIPES_TRANSPORT"
 MEMORY_LIMIT_ENV = "GENIE_MEMORY_LIMIT_BYTES"
 GRAPHFRAMES_PACKAGE_ENV = "GENIE_GRAPHFRAMES_PACKAGE"
 GRAPHFRAMES_JAR_ENV = "GENIE_GRAPHFRAMES_JAR"
+JARS_DIR_ENV = "GENIE_JARS_DIR"
 SPARK_MASTER_FORMS = "local[N], spark://host:port, k8s://https://host:port or yarn"
 SPARK_REMOTE = re.compile(r"sc://[^/\s:]+(:\d+)?/?(;[^\s]*)?")
 SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*"
@@ -97,6 +98,9 @@ class AwsSettings:
     use_spot: bool
     spark_reads_s3: bool
     poll_seconds: float
+    # S3's address where it is not AWS's own (an S3-compatible store; moto in the tests), as
+    # boto3 takes it: Spark's s3a connector is told the same.
+    s3_endpoint: Optional[str] = None
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "AwsSettings":
@@ -115,6 +119,8 @@ class AwsSettings:
             use_spot=_flag(env, "GENIE_SAGEMAKER_SPOT"),
             spark_reads_s3=_flag(env, "GENIE_SPARK_READS_S3"),
             poll_seconds=_seconds(env, "GENIE_SAGEMAKER_POLL_SECONDS", 15.0),
+            s3_endpoint=(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+                         or None),
         )
 
 
@@ -129,6 +135,8 @@ class SparkSettings:
     graphframes_package: Optional[str]
     graphframes_jar: Optional[str]
     remote: Optional[str] = None  # a Spark Connect server, in place of a master
+    # Where `make setup` keeps the jars it fetched (GraphFrames, hadoop-aws): spark_jars.py.
+    jars_dir: str = ".genie/jars"
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "SparkSettings":
@@ -147,7 +155,9 @@ class SparkSettings:
         return cls(master=master, cores=cores,
                    conf=_json_object(env, "GENIE_SPARK_CONF"),
                    graphframes_package=env.get(GRAPHFRAMES_PACKAGE_ENV) or None,
-                   graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None, remote=remote)
+                   graphframes_jar=env.get(GRAPHFRAMES_JAR_ENV) or None, remote=remote,
+                   jars_dir=str(Path(env.get(JARS_DIR_ENV, "").strip() or ".genie/jars")
+                                .resolve()))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -149,3 +149,10 @@ def materialize_toy_pipeline(resources: dict, instance: DagsterInstance) -> dict
         metadata[name] = result.asset_materializations_for_node(name)[0].metadata
     metadata["checks"] = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     return metadata
+
+
+# Why a GraphFrames test skips: the session has none of its jars.
+GRAPHFRAMES_MISSING = (
+    "GraphFrames' jars are not in the jar cache (GENIE_JARS_DIR) and none is configured "
+    "(GENIE_GRAPHFRAMES_JAR/_PACKAGE): `make setup` could not fetch them from Maven Central, "
+    "and its line says why")

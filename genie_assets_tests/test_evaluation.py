@@ -10,7 +10,7 @@ from genie_assets.errors import GoldStandardError
 from genie_assets.inputs.expression import read_expression
 from genie_assets.inputs.gold_standard import load_gold_standard
 from genie_assets.pipeline.assets import expression_matrix, network_evaluation
-from genie_assets.pipeline.assets.network import EDGE_TABLE, FILTERED_NETWORK
+from genie_assets.pipeline.layout import EDGE_TABLE, FILTERED_NETWORK
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets_tests.conftest import dream4_paths
 from genie_assets_tests.helpers import failure_messages

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from genie_assets.network.exports import SIF_INTERACTION
-from genie_assets.pipeline.assets.exploration import GENE_MODULES, GRAPHML, SIF
-from genie_assets.pipeline.assets.network import FILTERED_NETWORK, GENE_DEGREES
+from genie_assets.pipeline.layout import FILTERED_NETWORK, GENE_DEGREES, GENE_MODULES, GRAPHML, SIF
 
 
 def test_graphml_holds_the_network_with_typed_attributes(toy_run):

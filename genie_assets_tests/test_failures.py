@@ -15,7 +15,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from genie_assets.engine import genie3
 from genie_assets.inputs.toy import toy_dataset
-from genie_assets.pipeline.assets.network import EDGE_TABLE
+from genie_assets.pipeline.layout import EDGE_TABLE
 from genie_assets.pipeline.resources import Genie3Settings
 from genie_assets_tests.helpers import (
     SHARD_KEYS,
@@ -236,7 +236,8 @@ def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_
     marks it failed, removes the folder, and the backfill picks the partition up."""
     from dagster import DagsterRunStatus, build_sensor_context
 
-    from genie_assets.pipeline.orphans import OWNER_FILE, SCRATCH_PREFIX, scratch_root
+    from genie_assets.pipeline.layout import SCRATCH_OWNER_FILE
+    from genie_assets.pipeline.orphans import SCRATCH_PREFIX, scratch_root
     from genie_assets.pipeline.sensors import orphaned_shard_runs
 
     home = tmp_path / "home"
@@ -257,7 +258,7 @@ def test_a_run_whose_dagster_process_died_is_failed_and_its_scratch_removed(tmp_
             shard_processes() and set(scratch_root().glob(f"{SCRATCH_PREFIX}*")) - before):
         time.sleep(0.5)
     (scratch,) = set(scratch_root().glob(f"{SCRATCH_PREFIX}*")) - before
-    assert (scratch / OWNER_FILE).is_file()
+    assert (scratch / SCRATCH_OWNER_FILE).is_file()
     shards = set(shard_processes())
     for pid in process_group(launched.pid):
         if pid not in shards:

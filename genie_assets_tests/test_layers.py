@@ -5,6 +5,7 @@ functions included, so a lazy import cannot cross a layer unseen."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,28 @@ def test_the_rule_sees_a_crossing(tmp_path):
     module.write_text("def f():\n    from genie_assets.pipeline.partitions import N_SHARDS\n")
     assert "genie_assets.pipeline.partitions" in imports(module)
     assert layer_of("genie_assets.pipeline.partitions") not in MAY_IMPORT["engine"]
+
+
+FILE_NAME = re.compile(r"[\w.*-]*\.(parquet|json|tsv|txt|png|gmt|sif|graphml|html)$")
+# The one module of the Dagster layer that spells where a stored thing lives.
+LAYOUT = PACKAGE / "pipeline" / "layout.py"
+
+
+def file_names_spelled(path: Path) -> list[str]:
+    return sorted(node.value for node in ast.walk(ast.parse(path.read_text()))
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and FILE_NAME.fullmatch(node.value))
+
+
+def test_only_the_layout_module_spells_a_file_name_of_the_pipeline():
+    dagster_side = [path for path in modules() if own_layer(path) in MAY_IMPORT_DAGSTER]
+    spelled = {str(path.relative_to(PACKAGE)): file_names_spelled(path)
+               for path in dagster_side if path != LAYOUT}
+    assert {where: names for where, names in spelled.items() if names} == {}
+    assert "edge_table.parquet" in file_names_spelled(LAYOUT)
+
+
+def test_the_file_name_rule_sees_a_literal(tmp_path):
+    module = tmp_path / "asset.py"
+    module.write_text('TABLE = ("network", "degrees.parquet")\nNOTE = "a .parquet file"\n')
+    assert file_names_spelled(module) == ["degrees.parquet"]

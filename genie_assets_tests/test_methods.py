@@ -15,7 +15,7 @@ from genie_assets.inputs.gold_standard import read_gold_standard
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.network.evaluation import score_network
 from genie_assets.pipeline.assets import ALL_ASSETS
-from genie_assets.pipeline.assets.network import EDGE_TABLE
+from genie_assets.pipeline.layout import EDGE_TABLE
 from genie_assets.pipeline.resources import Genie3Settings
 from genie_assets.settings import Settings
 from genie_assets.shard.sharding import targets_for_shard

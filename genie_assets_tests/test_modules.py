@@ -7,9 +7,10 @@ from dagster import materialize
 from sklearn.metrics import adjusted_rand_score
 
 from genie_assets.network.modules import canonical_labels, leiden_modules
-from genie_assets.pipeline.assets.exploration import GENE_MODULES, gene_modules
-from genie_assets.pipeline.assets.network import FILTERED_NETWORK
+from genie_assets.pipeline.assets.exploration import gene_modules
+from genie_assets.pipeline.layout import FILTERED_NETWORK, GENE_MODULES
 from genie_assets.pipeline.resources import ArtifactStore, SparkResource, local_spark_config
+from genie_assets_tests.helpers import GRAPHFRAMES_MISSING
 
 N_MODULES, MODULE_SIZE = 5, 40
 
@@ -101,8 +102,7 @@ def test_graphframes_label_propagation_runs_where_the_jar_is_configured(spark, t
     from genie_assets.network.graph import graphframes_available
 
     if not graphframes_available(spark):
-        pytest.skip("GraphFrames jar not configured (GENIE_GRAPHFRAMES_JAR or "
-                    "GENIE_GRAPHFRAMES_PACKAGE): Maven, its only source, is unreachable here")
+        pytest.skip(GRAPHFRAMES_MISSING)
     network, truth = planted_partition()
     _, metadata = materialize_modules(tmp_path, network)
     assert metadata["engines"].value == "leiden, graphframes-label-propagation"

@@ -15,14 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genie_assets.pipeline.assets.exploration import GRAPHML, REGULONS_GMT, SIF
-from genie_assets.pipeline.assets.network import (
+from genie_assets.pipeline.layout import (
     ADJACENCY_TSV,
     EDGE_TABLE,
     FILTERED_NETWORK,
     GENE_DEGREES,
+    GRAPHML,
     HUB_GENES,
     HUB_GENES_TSV,
+    REGULONS_GMT,
+    SIF,
 )
 from genie_assets_tests.helpers import (
     DOWNSTREAM,

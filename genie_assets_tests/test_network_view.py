@@ -7,8 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from genie_assets.pipeline.assets.exploration import GENE_MODULES, NETWORK_PAGE, NETWORK_PICTURE
-from genie_assets.pipeline.assets.network import FILTERED_NETWORK, HUB_GENES
+from genie_assets.pipeline.layout import (
+    FILTERED_NETWORK,
+    GENE_MODULES,
+    HUB_GENES,
+    NETWORK_PAGE,
+    NETWORK_PICTURE,
+)
 from genie_assets_tests.helpers import CHROMIUM, CHROMIUM_FLAGS, requires_chromium
 
 REPO = Path(__file__).resolve().parents[1]

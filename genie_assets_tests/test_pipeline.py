@@ -10,12 +10,7 @@ from genie_assets.engine import genie3
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.network.evaluation import score_network
 from genie_assets.pipeline.assets import ALL_ASSETS, importance_shards
-from genie_assets.pipeline.assets.network import (
-    EDGE_TABLE,
-    FILTERED_NETWORK,
-    GENE_DEGREES,
-    HUB_GENES,
-)
+from genie_assets.pipeline.layout import EDGE_TABLE, FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
 from genie_assets.pipeline.partitions import shard_partitions
 from genie_assets_tests.helpers import TOY_N_TREES, local_resources
 

@@ -11,13 +11,13 @@ from dagster import materialize
 from genie_assets.errors import ExportError
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.network.regulons import RegulonRule, regulon_edges, write_gmt
-from genie_assets.pipeline.assets.exploration import (
+from genie_assets.pipeline.assets.exploration import regulons
+from genie_assets.pipeline.layout import (
+    FILTERED_NETWORK,
     REGULON_ADJACENCIES,
     REGULONS,
     REGULONS_GMT,
-    regulons,
 )
-from genie_assets.pipeline.assets.network import FILTERED_NETWORK
 from genie_assets.pipeline.resources import ArtifactStore
 
 # Importances of the toy network's true edges into its non-regulator targets are ≥ 0.13 and

@@ -2,7 +2,9 @@
 
 import io
 import json
+import os
 import shutil
+import subprocess
 import tarfile
 import urllib.request
 from pathlib import Path
@@ -31,6 +33,7 @@ from genie_assets.pipeline.resources.sagemaker_runner import (
 )
 from genie_assets.shard.sharding import targets_for_shard
 from genie_assets_tests.helpers import (
+    DAGSTER,
     DOWNSTREAM,
     REPO,
     SHARD_KEYS,
@@ -449,7 +452,7 @@ def test_s3_stopping_mid_merge_leaves_the_previous_edge_table(moto_endpoint, mot
     """The moto server itself is stopped: once while the merge fetches the shards on a fresh
     machine, once as the merged table goes up. Each time the run fails saying so, the bucket
     and the local copy keep the previous table, and with S3 back a re-run gives the same."""
-    from genie_assets.pipeline.assets.network import EDGE_TABLE
+    from genie_assets.pipeline.layout import EDGE_TABLE
 
     resources = local_resources(tmp_path / "store", n_trees=N_TREES, n_jobs=1)
     store = S3ArtifactStore(root=str(tmp_path / "store"), bucket=BUCKET, prefix="merge")
@@ -504,3 +507,50 @@ def test_s3_stopping_mid_merge_leaves_the_previous_edge_table(moto_endpoint, mot
     assert run(["edge_table"], resources, instance).success
     pd.testing.assert_frame_equal(pd.read_parquet(store.local_copy(*EDGE_TABLE)), good)
 
+
+
+def test_spark_reads_the_artifacts_from_the_bucket_through_s3a(moto_endpoint, toy_run,
+                                                               tmp_path):
+    """GENIE_ENV=aws with GENIE_SPARK_READS_S3: the Spark assets, run through the CLI on a
+    machine with an empty working copy, read the edge table and their own outputs from the
+    moto server with hadoop-aws (the jars `make setup` fetched), never from a local copy,
+    and give the local run's tables."""
+    from genie_assets.pipeline.layout import EDGE_TABLE, FILTERED_NETWORK
+    from genie_assets.pipeline.spark_jars import hadoop_aws_jars
+    from genie_assets.settings import deployment
+    from genie_assets_tests.test_spark_cluster import SPARK_ASSETS, sorted_table
+
+    assert hadoop_aws_jars(Path(deployment().spark.jars_dir)), \
+        "hadoop-aws not in the jar cache: `make setup` fetches it"
+    local_store, _, _ = toy_run
+    uploader = S3ArtifactStore(root=str(tmp_path / "uploader"), bucket=BUCKET, prefix="s3a")
+    uploader.put_file(local_store.path(*EDGE_TABLE), uploader.path(*EDGE_TABLE))
+    elsewhere = tmp_path / "elsewhere"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home),
+           "GENIE_ARTIFACTS_DIR": str(elsewhere), "GENIE_ENV": "aws",
+           "GENIE_S3_BUCKET": BUCKET, "GENIE_S3_PREFIX": "s3a",
+           "GENIE_SAGEMAKER_ROLE_ARN": ROLE, "GENIE_SPARK_READS_S3": "true",
+           # The credentials from the environment only: the SDK's chain would go on to ask an
+           # instance-metadata address, which no test may reach.
+           "GENIE_SPARK_CONF": json.dumps({
+               "spark.hadoop.fs.s3a.aws.credentials.provider":
+                   "software.amazon.awssdk.auth.credentials."
+                   "EnvironmentVariableCredentialsProvider"})}
+    done = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "genie_assets.definitions",
+         "--select", ",".join(SPARK_ASSETS)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    # Spark read the edge table through s3a: no local copy of it was ever made.
+    assert not elsewhere.joinpath(*EDGE_TABLE).exists()
+    reader = S3ArtifactStore(root=str(tmp_path / "reader"), bucket=BUCKET, prefix="s3a",
+                             spark_reads_s3=True)
+    assert reader.spark_path(*FILTERED_NETWORK).startswith(
+        f"s3a://{BUCKET}/s3a/network/filtered_network.parquet.versions/")
+    for parts in (FILTERED_NETWORK, ("network", "gene_degrees.parquet"),
+                  ("network", "hub_genes.parquet")):
+        pd.testing.assert_frame_equal(sorted_table(reader.local_copy(*parts)),
+                                      sorted_table(local_store.path(*parts)),
+                                      check_exact=False, rtol=1e-9)

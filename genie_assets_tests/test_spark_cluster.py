@@ -18,7 +18,7 @@ import pyspark
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from genie_assets.pipeline.assets.network import FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
+from genie_assets.pipeline.layout import FILTERED_NETWORK, GENE_DEGREES, HUB_GENES
 from genie_assets.pipeline.resources import require_java
 from genie_assets_tests.helpers import free_port
 

@@ -18,8 +18,9 @@ import socket
 import tempfile
 from pathlib import Path
 
+from genie_assets.pipeline.layout import SCRATCH_OWNER_FILE
+
 SCRATCH_PREFIX = "genie-scratch-"
-OWNER_FILE = "owner.json"
 
 
 def scratch_root() -> Path:
@@ -28,8 +29,8 @@ def scratch_root() -> Path:
 
 def claim(folder: Path, run_id: str) -> None:
     """Mark `folder` as this process's scratch for `run_id`."""
-    (folder / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                                 "run_id": run_id}))
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+    (folder / SCRATCH_OWNER_FILE).write_text(json.dumps(owner))
 
 
 def _alive(pid: int) -> bool:
@@ -52,7 +53,7 @@ def orphaned_scratch(root: Path | None = None) -> list[tuple[Path, dict]]:
     found = []
     for folder in sorted((root or scratch_root()).glob(f"{SCRATCH_PREFIX}*")):
         try:
-            owner = json.loads((folder / OWNER_FILE).read_text())
+            owner = json.loads((folder / SCRATCH_OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # being created, or not ours
         if owner.get("host") == socket.gethostname() and not _alive(int(owner["pid"])):

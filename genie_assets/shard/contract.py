@@ -26,6 +26,10 @@ from genie_assets.shard.sharding import shard_index
 EXPRESSION_FILE = "expression.parquet"
 REGULATORS_FILE = "regulators.txt"
 MANIFEST_FILE = "manifest.json"
+# SageMaker's training contract: the task, as strings, in the job's config folder.
+HYPERPARAMETERS_FILE = "hyperparameters.json"
+# The code channel: what SageMaker's training toolkit pip-installs before the entry point.
+REQUIREMENTS_FILE = "requirements.txt"
 # A shard's output: `<name>.parquet` (its edges, the report in its metadata) and `<name>.json`
 # (the report alone, written last: it marks the output complete).
 SHARD_METADATA_KEY = b"genie_assets.shard"

@@ -44,6 +44,7 @@ from genie_assets.files import atomic_path
 from genie_assets.settings import ShardProcess
 from genie_assets.shard.contract import (
     EXPRESSION_FILE,
+    HYPERPARAMETERS_FILE,
     MANIFEST_FILE,
     REGULATORS_FILE,
     SHARD_METADATA_KEY,
@@ -134,7 +135,7 @@ class SageMakerContract:
         (self.output_dir / "failure").write_text(f"{type(error).__name__}: {error}"[:1024])
 
     def hyperparameters(self) -> dict[str, str]:
-        path = self.config_dir / "hyperparameters.json"
+        path = self.config_dir / HYPERPARAMETERS_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no hyperparameters for the shard")
         # The training toolkit's own entries (sagemaker_program, ...) are not ours.

@@ -6,7 +6,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, asset_check, multi_asset_c
 
 from genie_assets.inputs.expression import stored_matrix_problems
 from genie_assets.network.edges import inspect_edge_table
-from genie_assets.pipeline.assets.network import EDGE_TABLE
+from genie_assets.pipeline.layout import EDGE_TABLE
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets.shard.contract import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
 

@@ -37,24 +37,22 @@ from genie_assets.network.view import (
     subnetwork_html,
     subnetwork_png,
 )
-from genie_assets.pipeline.assets.network import (
+from genie_assets.pipeline.assets.network import filtered_network, gene_degrees
+from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
+from genie_assets.pipeline.layout import (
     FILTERED_NETWORK,
     GENE_DEGREES,
-    filtered_network,
-    gene_degrees,
+    GENE_MODULES,
+    GENE_MODULES_LABEL_PROPAGATION,
+    GRAPHML,
+    NETWORK_PAGE,
+    NETWORK_PICTURE,
+    REGULON_ADJACENCIES,
+    REGULONS,
+    REGULONS_GMT,
+    SIF,
 )
-from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
 from genie_assets.pipeline.resources import ArtifactStore, SparkResource, driver_loss_explained
-
-GENE_MODULES = ("network", "gene_modules.parquet")
-GENE_MODULES_LABEL_PROPAGATION = ("network", "gene_modules_label_propagation.parquet")
-REGULONS = ("regulons", "regulons.parquet")
-REGULONS_GMT = ("exports", "regulons.gmt")
-REGULON_ADJACENCIES = ("exports", "regulons_adjacencies.tsv")
-NETWORK_PICTURE = ("network", "hub_subnetwork.png")
-NETWORK_PAGE = ("exports", "network_view.html")
-SIF = ("exports", "filtered_network.sif")
-GRAPHML = ("exports", "filtered_network.graphml")
 
 
 def read_network(store: ArtifactStore) -> pd.DataFrame:

@@ -16,10 +16,9 @@ from dagster import (
 from genie_assets.errors import ExpressionMatrixError
 from genie_assets.inputs.expression import fingerprint_file, stored_matrix_problems
 from genie_assets.inputs.loading import load_inputs
+from genie_assets.pipeline.layout import EXPRESSION, EXPRESSION_MATRIX, GOLD_STANDARD_FILE
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets.shard.contract import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
-
-GOLD_STANDARD_FILE = "gold_standard.tsv"
 
 
 class ExpressionConfig(Config):
@@ -45,7 +44,7 @@ def expression_matrix(
     for note in inputs.warnings:
         context.log.warning(note)
     validated, gold = inputs.expression, inputs.gold
-    with store.writing("expression") as temporary:
+    with store.writing(*EXPRESSION) as temporary:
         temporary.mkdir(parents=True)
         validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
         (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n",
@@ -85,7 +84,7 @@ def expression_matrix(
             "n_dropped_constant_genes": len(validated.dropped_constant_genes),
             "fingerprint": fingerprint,
             **gold_facts,
-            "path": MetadataValue.path(store.location("expression", EXPRESSION_FILE)),
+            "path": MetadataValue.path(store.location(*EXPRESSION_MATRIX)),
         },
         data_version=DataVersion(fingerprint[:16]),
     )

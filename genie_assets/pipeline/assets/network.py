@@ -25,6 +25,17 @@ from genie_assets.network.graph import (
 )
 from genie_assets.network.plots import degree_distribution_png, hub_bar_png, markdown_image
 from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
+from genie_assets.pipeline.layout import (
+    ADJACENCY_TSV,
+    DEGREE_PICTURE,
+    EDGE_TABLE,
+    FILTERED_NETWORK,
+    GENE_DEGREES,
+    HUB_GENES,
+    HUB_GENES_TSV,
+    HUB_PICTURE,
+    SPARK_CHECKPOINTS,
+)
 from genie_assets.pipeline.partitions import shard_partitions
 from genie_assets.pipeline.resources import (
     ArtifactStore,
@@ -32,15 +43,6 @@ from genie_assets.pipeline.resources import (
     SparkResource,
     driver_loss_explained,
 )
-
-EDGE_TABLE = ("edges", "edge_table.parquet")
-FILTERED_NETWORK = ("network", "filtered_network.parquet")
-ADJACENCY_TSV = ("exports", "adjacency.tsv")
-GENE_DEGREES = ("network", "gene_degrees.parquet")
-HUB_GENES = ("network", "hub_genes.parquet")
-HUB_GENES_TSV = ("network", "hub_genes.tsv")
-HUB_PICTURE = ("network", "hub_genes.png")
-DEGREE_PICTURE = ("network", "degree_distribution.png")
 
 
 @asset(group_name="network", deps=["importance_shards"], kinds={"pyarrow"},
@@ -131,7 +133,7 @@ def gene_degrees(
         network = session.read.parquet(store.spark_path(*FILTERED_NETWORK))
         degrees = compute_gene_degrees(network, engine)
         if engine == GRAPHFRAMES:
-            structure = pagerank_and_components(network, str(store.path("spark-checkpoints")))
+            structure = pagerank_and_components(network, str(store.path(*SPARK_CHECKPOINTS)))
             degrees = degrees.join(structure, "gene", "left")
         with store.writing(*GENE_DEGREES) as temporary:
             degrees.write.parquet(str(temporary))

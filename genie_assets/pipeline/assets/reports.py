@@ -12,15 +12,16 @@ from genie_assets.network.evaluation import (
     score_network,
 )
 from genie_assets.network.plots import markdown_image, precision_recall_png
-from genie_assets.pipeline.assets.expression import GOLD_STANDARD_FILE
-from genie_assets.pipeline.assets.network import EDGE_TABLE, FILTERED_NETWORK
 from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
-from genie_assets.pipeline.pricing import cost_usd
+from genie_assets.pipeline.layout import (
+    EDGE_TABLE,
+    FILTERED_NETWORK,
+    GOLD_STANDARD_FILE,
+    PRECISION_RECALL_PICTURE,
+)
+from genie_assets.pipeline.pricing import GENOME_SCALE_TARGETS, run_costs
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets.shard.contract import EXPRESSION_FILE, REGULATORS_FILE, read_regulator_names
-
-GENOME_SCALE_TARGETS = 49_000
-PRECISION_RECALL_PICTURE = ("reports", "precision_recall.png")
 
 
 @asset(group_name="reports", deps=["edge_table", "filtered_network"], kinds={"scikitlearn"},
@@ -84,61 +85,34 @@ def shard_reports(store: ArtifactStore) -> list[dict]:
 def benchmark_report(context: AssetExecutionContext, store: ArtifactStore
                      ) -> MaterializeResult:
     """Core-seconds, wall time, seconds per target, cost and the projection to 49,000 genes."""
-    reports = pd.DataFrame(shard_reports(store))
-    reports["core_seconds"] = reports.compute_seconds * reports.cores
-    # Shards stored before compile time was reported have none.
-    reports["compile_seconds"] = reports.get(
-        "compile_seconds", pd.Series([0.0] * len(reports))).fillna(0.0)
-    compile_seconds = float(reports.compile_seconds.sum())
-    instance_type = reports.get("instance_type", pd.Series(["local"] * len(reports)))
-    reports["instance_type"] = instance_type.fillna("local")
-    reports["instance_count"] = reports.get("instance_count", pd.Series([1] * len(reports)))
-    billable = reports.get("billable_seconds", reports.total_seconds)
-    costs = [cost_usd(t, int(c), float(b)) for t, c, b in
-             zip(reports.instance_type, reports.instance_count, billable)]
-    total_cost = sum(c for c in costs if c is not None)
-    n_targets = int(reports.n_targets.sum())
-    core_seconds = float(reports.core_seconds.sum())
-    wall = float(reports.finished_at.max() - reports.started_at.min())
-    seconds_per_target = core_seconds / max(n_targets, 1)
-    concurrency = float(reports.compute_seconds.sum()) / wall if wall > 0 else 1.0
-    # Of the core time the shards held (wall time × cores), the share spent building trees;
-    # the rest is start-up, reading and writing.
-    reserved = (reports.get("wall_seconds", reports.total_seconds) * reports.cores).sum()
-    parallel_efficiency = core_seconds / float(reserved) if reserved > 0 else 1.0
-    projected_core_hours = seconds_per_target * GENOME_SCALE_TARGETS / 3600
-    projected_cost = total_cost / max(n_targets, 1) * GENOME_SCALE_TARGETS
-    n_samples = int(reports.n_samples.iloc[0])
+    costs = run_costs(shard_reports(store))
     table = pd.DataFrame([
-        ("shards", f"{len(reports)}"),
-        ("targets", f"{n_targets:,}"),
-        ("regulators", f"{int(reports.n_regulators.iloc[0]):,}"),
-        ("samples", f"{n_samples:,}"),
-        ("total core-seconds", f"{core_seconds:,.1f}"),
-        ("wall time of the shards (first start to last finish)", f"{wall:,.1f} s"),
-        ("core-seconds per target", f"{seconds_per_target:.4f}"),
+        ("shards", f"{costs.n_shards}"),
+        ("targets", f"{costs.n_targets:,}"),
+        ("regulators", f"{costs.n_regulators:,}"),
+        ("samples", f"{costs.n_samples:,}"),
+        ("total core-seconds", f"{costs.core_seconds:,.1f}"),
+        ("wall time of the shards (first start to last finish)", f"{costs.wall_seconds:,.1f} s"),
+        ("core-seconds per target", f"{costs.core_seconds_per_target:.4f}"),
         ("compiling the engine, all shards (not in the core-seconds)",
-         f"{compile_seconds:,.1f} s"),
-        ("shards running at once (mean)", f"{concurrency:.2f}"),
+         f"{costs.compile_seconds:,.1f} s"),
+        ("shards running at once (mean)", f"{costs.concurrency:.2f}"),
         ("parallel efficiency (compute core-seconds / reserved core-seconds)",
-         f"{parallel_efficiency:.2f}"),
-        ("estimated cost", f"${total_cost:,.4f}"),
+         f"{costs.parallel_efficiency:.2f}"),
+        ("estimated cost", f"${costs.cost_usd:,.4f}"),
         (f"projection: {GENOME_SCALE_TARGETS:,} targets, same regulators and samples",
-         f"{projected_core_hours:,.1f} core-hours, ${projected_cost:,.2f}"),
+         f"{costs.projected_core_hours:,.1f} core-hours, ${costs.projected_cost_usd:,.2f}"),
     ], columns=["figure", "value"])
-    per_shard = reports[["partition_key", "instance_type", "instance_count", "cores",
-                         "n_targets", "compute_seconds", "compile_seconds",
-                         "seconds_per_target"]]
     return MaterializeResult(metadata={
-        "total_core_seconds": core_seconds,
-        "wall_seconds": wall,
-        "total_compile_seconds": compile_seconds,
-        "core_seconds_per_target": seconds_per_target,
-        "shard_concurrency": concurrency,
-        "parallel_efficiency": parallel_efficiency,
-        "estimated_cost_usd": total_cost,
-        "projected_core_hours_49k_targets": projected_core_hours,
-        "projected_cost_usd_49k_targets": projected_cost,
+        "total_core_seconds": costs.core_seconds,
+        "wall_seconds": costs.wall_seconds,
+        "total_compile_seconds": costs.compile_seconds,
+        "core_seconds_per_target": costs.core_seconds_per_target,
+        "shard_concurrency": costs.concurrency,
+        "parallel_efficiency": costs.parallel_efficiency,
+        "estimated_cost_usd": costs.cost_usd,
+        "projected_core_hours_49k_targets": costs.projected_core_hours,
+        "projected_cost_usd_49k_targets": costs.projected_cost_usd,
         "report": MetadataValue.md(table.to_markdown(index=False) + "\n\n**Per shard**\n\n"
-                                   + per_shard.to_markdown(index=False)),
+                                   + costs.per_shard.to_markdown(index=False)),
     })

@@ -43,6 +43,7 @@ from genie_assets.pipeline.resources.storage import ArtifactStore
 from genie_assets.settings import PIPES_TRANSPORT_ENV
 from genie_assets.shard.contract import (
     MANIFEST_FILE,
+    REQUIREMENTS_FILE,
     SHARD_TOTALS,
     ShardTask,
     edges_file,
@@ -114,7 +115,7 @@ def source_tarball(with_requirements: bool = True, engine_cache: Optional[Path] 
                     path.read_bytes())
         add(ENTRY_POINT, ENTRY_SCRIPT)
         if with_requirements:
-            add("requirements.txt", "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
+            add(REQUIREMENTS_FILE, "\n".join(CONTAINER_REQUIREMENTS).encode() + b"\n")
     return buffer.getvalue()
 
 
@@ -278,7 +279,7 @@ class SageMakerShardRunner(ShardRunner):
             shard = self._collect_outputs(s3, store, partition_key, host_outputs)
         facts = self._job_facts(name, job, description, started, host_outputs)
         # The report goes last: it marks the shard complete.
-        store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+        store.put_text(store.shard_report_file(partition_key),
                        json.dumps(with_runner_facts(shard, **facts), indent=2))
         result = pipes_session.get_results()
         reported = dict(result[0].metadata or {}) if result else {}
@@ -406,7 +407,7 @@ class SageMakerShardRunner(ShardRunner):
                     return json.loads(report.read_text())
                 edges = self._download(s3, partition_key, host, edges_key, Path(scratch))
                 parts.append((edges, json.loads(report.read_text())))
-            combined = Path(scratch) / f"{partition_key}.parquet"
+            combined = Path(scratch) / edges_file(partition_key)
             shard = combine_host_outputs(parts, combined)
             store.put_file(combined, store.shard_file(partition_key))
         return shard

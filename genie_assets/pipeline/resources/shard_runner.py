@@ -23,7 +23,13 @@ from genie_assets.errors import ShardError, names_a_deterministic_failure
 from genie_assets.pipeline.orphans import SCRATCH_PREFIX, claim, scratch_root
 from genie_assets.pipeline.resources.storage import ArtifactStore
 from genie_assets.settings import python_path
-from genie_assets.shard.contract import ShardTask, edges_file, report_file, with_runner_facts
+from genie_assets.shard.contract import (
+    HYPERPARAMETERS_FILE,
+    ShardTask,
+    edges_file,
+    report_file,
+    with_runner_facts,
+)
 
 
 class ShardRunner(ConfigurableResource):
@@ -62,7 +68,7 @@ class LocalShardRunner(ShardRunner):
             config_dir = scratch_path / "input" / "config"
             config_dir.mkdir(parents=True)
             hyper = task.on_runner(n_jobs=cores).to_hyperparameters()
-            (config_dir / "hyperparameters.json").write_text(json.dumps(hyper))
+            (config_dir / HYPERPARAMETERS_FILE).write_text(json.dumps(hyper))
             model_dir = scratch_path / "model"
             env = {
                 "SM_INPUT_DIR": str(scratch_path / "input"),
@@ -97,7 +103,7 @@ class LocalShardRunner(ShardRunner):
                             "billable_seconds": round(wall_seconds, 3)}
             report = json.loads((model_dir / report_file(partition_key)).read_text())
             store.put_file(output, store.shard_file(partition_key))
-            store.put_text(store.shard_file(partition_key).with_suffix(".json"),
+            store.put_text(store.shard_report_file(partition_key),
                            json.dumps(with_runner_facts(report, **runner_facts), indent=2))
         return _with_runner_metadata(
             completed.get_materialize_result(),

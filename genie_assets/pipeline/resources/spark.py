@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
@@ -15,7 +16,8 @@ from dagster_pyspark import LazyPySparkResource
 
 from genie_assets import settings
 from genie_assets.errors import SparkDriverLostError
-from genie_assets.settings import SparkSettings
+from genie_assets.pipeline import spark_jars
+from genie_assets.settings import AwsSettings, SparkSettings
 
 MIN_JAVA = 17
 
@@ -48,10 +50,11 @@ def require_java() -> str:
 
 
 def local_spark_config(cores: int = 2, driver_memory: str = "4g",
-                       graphframes: Optional[tuple[Optional[str], Optional[str]]] = None
-                       ) -> dict[str, Any]:
+                       graphframes: Optional[tuple[Optional[str], Optional[str]]] = None,
+                       jars_dir: Optional[str] = None) -> dict[str, Any]:
     """Local-mode settings sized for a laptop; GraphFrames from `graphframes` (package, jar),
-    by default from GENIE_GRAPHFRAMES_PACKAGE / GENIE_GRAPHFRAMES_JAR."""
+    by default the deployment's (GENIE_GRAPHFRAMES_PACKAGE / GENIE_GRAPHFRAMES_JAR), else the
+    jars `make setup` fetched into `jars_dir` (by default GENIE_JARS_DIR)."""
     config: dict[str, Any] = {
         "spark.master": f"local[{cores}]",
         "spark.app.name": "genie-assets",
@@ -63,14 +66,40 @@ def local_spark_config(cores: int = 2, driver_memory: str = "4g",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.host": "127.0.0.1",
     }
+    deployed = settings.deployment().spark
     if graphframes is None:
-        deployed = settings.deployment().spark
         graphframes = deployed.graphframes_package, deployed.graphframes_jar
     package, jar = graphframes
+    if not package and not jar:
+        cache = Path(jars_dir or deployed.jars_dir)
+        jar = ",".join(str(path) for path in spark_jars.graphframes_jars(cache))
     if package:
         config["spark.jars.packages"] = package
     if jar:
         config["spark.jars"] = jar
+    return config
+
+
+def s3a_config(aws: AwsSettings, jars_dir: str) -> dict[str, Any]:
+    """Spark's s3a:// reads of the artifacts' bucket: hadoop-aws and its AWS SDK (fetched by
+    `make setup`), the region, and an endpoint of S3's own where one is set (path-style, as an
+    S3-compatible store wants). Credentials stay in the SDK's own chain (environment, profile,
+    instance role), never in Spark's settings."""
+    jars = spark_jars.hadoop_aws_jars(Path(jars_dir))
+    if not jars:
+        raise spark_jars.FetchError(
+            "GENIE_SPARK_READS_S3=true needs hadoop-aws on Spark's classpath and none is in "
+            f"{jars_dir}: run `make setup` (it fetches hadoop-aws "
+            f"{spark_jars.pyspark_hadoop_version()} from Maven Central), or set it false")
+    config = {"spark.jars": ",".join(str(jar) for jar in jars),
+              "spark.hadoop.fs.s3a.endpoint.region": aws.region}
+    if aws.s3_endpoint:
+        endpoint = urlsplit(aws.s3_endpoint)
+        config.update({
+            "spark.hadoop.fs.s3a.endpoint": aws.s3_endpoint,
+            "spark.hadoop.fs.s3a.path.style.access": "true",
+            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint.scheme == "https").lower(),
+        })
     return config
 
 
@@ -108,15 +137,22 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LOCAL_ONLY = ("spark.driver.bindAddress", "spark.driver.host", "spark.sql.shuffle.partitions")
 
 
-def spark_config(spark: SparkSettings, driver_memory: str = "4g") -> dict[str, Any]:
-    """The deployment's settings: local mode sized by GENIE_SPARK_CORES, or its master, then
-    GENIE_SPARK_CONF on top."""
+def spark_config(spark: SparkSettings, driver_memory: str = "4g",
+                 s3a: Optional[AwsSettings] = None) -> dict[str, Any]:
+    """The deployment's settings: local mode sized by GENIE_SPARK_CORES, or its master, with
+    s3a:// reads of `s3a`'s bucket where given, then GENIE_SPARK_CONF on top."""
     if spark.remote:
         # The server owns the JVM, its master and its jars; only session settings go with us.
         return {"spark.remote": spark.remote, "spark.app.name": "genie-assets", **spark.conf}
     config = local_spark_config(cores=spark.cores, driver_memory=driver_memory,
-                                graphframes=(spark.graphframes_package, spark.graphframes_jar))
+                                graphframes=(spark.graphframes_package, spark.graphframes_jar),
+                                jars_dir=spark.jars_dir)
     config["spark.master"] = spark.master
+    if s3a is not None:
+        reads = s3a_config(s3a, spark.jars_dir)
+        config["spark.jars"] = ",".join(filter(None, (config.get("spark.jars"),
+                                                      reads.pop("spark.jars"))))
+        config.update(reads)
     if not spark.master.startswith("local"):
         hosts = {urlsplit(f"//{address}").hostname
                  for address in spark.master.removeprefix("spark://").split(",")}

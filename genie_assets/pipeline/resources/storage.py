@@ -23,6 +23,7 @@ from pydantic import Field
 
 from genie_assets.errors import PublishError
 from genie_assets.files import atomic_path
+from genie_assets.pipeline import layout
 
 
 class ArtifactStore(ConfigurableResource):
@@ -78,26 +79,30 @@ class ArtifactStore(ConfigurableResource):
         return str(final)
 
     def expression_dir(self) -> Path:
-        return self.local_copy("expression")
+        return self.local_copy(*layout.EXPRESSION)
 
     def expression_manifest(self) -> dict:
         """What the current expression matrix is (fingerprint, genes, source), as stored by
         expression_matrix."""
-        path = self.expression_dir() / "manifest.json"
+        path = self.expression_dir() / layout.EXPRESSION_MANIFEST[-1]
         if not path.is_file():
-            raise FileNotFoundError(f"{self.location('expression', 'manifest.json')}: no "
+            raise FileNotFoundError(f"{self.location(*layout.EXPRESSION_MANIFEST)}: no "
                                     "expression matrix yet; materialize expression_matrix first")
         return json.loads(path.read_text())
 
     def shard_file(self, partition_key: str) -> Path:
-        return self.path("shards", f"{partition_key}.parquet")
+        return self.path(*layout.shard_edges(partition_key))
+
+    def shard_report_file(self, partition_key: str) -> Path:
+        return self.path(*layout.shard_report(partition_key))
 
     def list_shards(self) -> list[str]:
         """The partition keys of the shards stored (listing only, nothing is read)."""
-        folder = self.path("shards")
+        folder = self.path(*layout.SHARDS)
         if not folder.is_dir():
             return []
-        return [p.stem for p in sorted(folder.glob("shard-*.parquet"))]
+        return [p.name.removesuffix(layout.SHARD_EDGES_SUFFIX) for p in sorted(
+            folder.glob(f"{layout.SHARD_NAME_PREFIX}*{layout.SHARD_EDGES_SUFFIX}"))]
 
     def shard_files_local_copies(self) -> dict[str, Path]:
         """Every stored shard's file, as local paths (in S3 mode, downloaded)."""
@@ -106,7 +111,7 @@ class ArtifactStore(ConfigurableResource):
     def shard_report(self, partition_key: str) -> dict:
         """The report a stored shard's runner wrote beside it (in S3 mode, that small file is
         downloaded, not the shard)."""
-        return json.loads(self.shard_file(partition_key).with_suffix(".json").read_text())
+        return json.loads(self.shard_report_file(partition_key).read_text())
 
     def put_file(self, source: Path, destination: Path) -> Path:
         """Copy a finished file into the store under its final name, atomically."""
@@ -241,20 +246,22 @@ class S3ArtifactStore(ArtifactStore):
     def list_shards(self) -> list[str]:
         client = self.s3.get_client()
         names = {item["Key"].rsplit("/", 1)[-1]
-                 for item in self._list(client, self._key(self.path("shards")) + "/shard-")}
+                 for item in self._list(client, self._key(self.path(*layout.SHARDS)) + "/"
+                                        + layout.SHARD_NAME_PREFIX)}
+        keys = (n.removesuffix(layout.SHARD_EDGES_SUFFIX) for n in names
+                if n.endswith(layout.SHARD_EDGES_SUFFIX))
         # A shard counts once its report is there too: the report is written last.
-        return sorted(n.removesuffix(".parquet") for n in names
-                      if n.endswith(".parquet") and n.replace(".parquet", ".json") in names)
+        return sorted(key for key in keys if layout.shard_report(key)[-1] in names)
 
     def shard_files_local_copies(self) -> dict[str, Path]:
         found = {}
         for key in self.list_shards():
-            found[key] = self.local_copy("shards", f"{key}.parquet")
-            self.local_copy("shards", f"{key}.json")
+            found[key] = self.local_copy(*layout.shard_edges(key))
+            self.local_copy(*layout.shard_report(key))
         return found
 
     def shard_report(self, partition_key: str) -> dict:
-        return json.loads(self.local_copy("shards", f"{partition_key}.json").read_text())
+        return json.loads(self.local_copy(*layout.shard_report(partition_key)).read_text())
 
     def _list(self, client, prefix: str) -> list[dict]:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
