@@ -7,14 +7,15 @@ export DAGSTER_HOME := $(CURDIR)/.genie/dagster_home
 export GENIE_ARTIFACTS_DIR := $(CURDIR)/.genie/artifacts
 export GENIE_JARS_DIR := $(CURDIR)/.genie/jars
 
-.PHONY: setup demo test test-fast test-slow lint browser pipeline backfill ui bench bench-peers clean java
+.PHONY: prepare setup demo test test-fast test-slow lint browser pipeline backfill ui bench bench-peers clean java
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "genie-assets needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@bash scripts/heartbeat.sh "installing genie-assets and its dependencies into $(VENV)" \
+	  $(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
 java:
@@ -23,14 +24,18 @@ java:
 	  echo "Install it (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or set JAVA_HOME."; \
 	  exit 1; }
 
-# Spark's jars from Maven Central, fetched once into .genie/jars (GraphFrames of the installed
-# graphframes-py, hadoop-aws of pyspark's Hadoop); one line each says what it found.
-# The engine compiled once, here, for this CPU (a few minutes the first time after an engine
-# change, a second after), into the package's own cache, where every later process finds it;
-# alongside, on a second core, the portable cache that SageMaker jobs ship.
-setup: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
+# What every command needs first: the environment, Java, the instance's settings, and Spark's
+# jars from Maven Central, fetched once into .genie/jars (GraphFrames of the installed
+# graphframes-py, hadoop-aws of pyspark's Hadoop; one line each says what it found).
+prepare: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
 	@mkdir -p $(GENIE_ARTIFACTS_DIR)
 	@$(BIN)/python -m genie_assets.pipeline.spark_jars
+
+# The engine compiled once, here, for this CPU (a few minutes the first time after an engine
+# change, a second after; it says what it compiles as it goes), into the package's own cache,
+# where every later process finds it; alongside, on a second core, the portable cache that
+# SageMaker jobs ship.
+setup: prepare
 	$(BIN)/python -m genie_assets.engine.compile_cache --with-portable
 
 # The instance's settings (telemetry off, ...) from deploy/dagster.yaml.
@@ -38,8 +43,9 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $@
 
-# Materialise the whole asset graph on the built-in toy data, then show the hub genes.
-demo: setup
+# Materialise the whole asset graph on the built-in toy data, then show the hub genes. It
+# compiles only the engine it runs (the rest is setup's), saying so as it goes.
+demo: prepare
 	$(BIN)/python -m genie_assets.demo
 
 test: setup browser

@@ -189,3 +189,71 @@ def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
              for r in instance.get_runs(filters=RunsFilter(job_name="shards_job"))]
     assert overlap(whole_runs) > limit, "the runs were under way together"
     assert overlap(steps) <= limit, "yet no more shards than the pool's limit computed at once"
+
+
+def run_workers() -> int:
+    """Dagster run workers alive on this machine: the processes a code server spawns, one per
+    launched run (its steps' own processes are their children)."""
+    commands, parents = {}, {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            commands[proc.name] = (proc / "cmdline").read_bytes()
+            parents[proc.name] = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+    servers = {pid for pid, command in commands.items()
+               if b"dagster\0api\0grpc" in command}
+    return sum(1 for pid, command in commands.items()
+               if parents.get(pid) in servers and b"spawn_main" in command)
+
+
+SAMPLE_SECONDS = 0.2
+
+
+def test_a_backfill_never_has_more_shard_runs_alive_than_the_pool_allows(tmp_path):
+    """More shard runs queued than the pool allows: the daemon launches a run only when the
+    pool has a slot for it, so no run worker sits waiting (and burning CPU) for one."""
+    import shutil
+    import threading
+
+    import yaml
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    concurrency = yaml.safe_load((home / "dagster.yaml").read_text())["concurrency"]
+    limit = concurrency["pools"]["default_limit"]
+    assert concurrency["runs"]["tag_concurrency_limits"] == [
+        {"key": "dagster/partition", "limit": limit}], "the shard runs' cap is the pool's"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(tmp_path / "art"),
+           "GENIE_N_SHARDS": str(limit + 3), "GENIE_N_TREES": "100", "GENIE_SHARD_CORES": "1"}
+    assert execute_job(env, "expression_job").returncode == 0
+    seen = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(SAMPLE_SECONDS):
+            seen.append(run_workers())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        done = backfill(env)
+    finally:
+        stop.set()
+        sampler.join()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"{limit + 3} of {limit + 3} shards done, 0 failed" in done.stdout, done.stdout
+    assert max(seen) >= 1, "the sampler saw the runs"
+    # A finished run's process takes a moment to exit as the next one starts: an extra
+    # process for an instant is that, not a run waiting for the pool (which would wait for
+    # as long as a shard computes).
+    longest, stretch = 0, 0
+    for count in seen:
+        stretch = stretch + 1 if count > limit else 0
+        longest = max(longest, stretch)
+    assert longest * SAMPLE_SECONDS < 2.0, (
+        f"more than {limit} run processes alive for {longest * SAMPLE_SECONDS:.1f} s on end "
+        f"(counts: {seen})")

@@ -55,13 +55,14 @@ def test_dream4_file_with_quoted_header_and_crlf_reads_as_samples_by_genes():
     assert frame.dtypes.eq(np.float64).all()
 
 
-@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "h5ad"])
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "h5ad", "csv.gz", "tsv.gz",
+                                    "txt.gz"])
 def test_every_supported_format_loads_the_same_matrix(tmp_path, suffix):
     frame = good_matrix()
     path = tmp_path / f"matrix.{suffix}"
-    if suffix == "csv":
-        frame.to_csv(path)
-    elif suffix == "tsv":
+    if suffix.startswith("csv"):
+        frame.to_csv(path)  # gzip-compressed where the name ends in .gz
+    elif suffix.startswith(("tsv", "txt")):
         frame.to_csv(path, sep="\t")
     elif suffix == "parquet":
         frame.to_parquet(path)
@@ -429,3 +430,139 @@ def test_an_unsupported_file_type_is_refused_listing_the_supported_ones(tmp_path
     path = tmp_path / "matrix.xlsx"
     path.write_bytes(b"PK\x03\x04")
     assert_refused(tmp_path, path, "matrix.xlsx: unsupported file type '.xlsx'", ".loom")
+
+
+def test_a_header_with_an_empty_gene_name_is_refused_naming_its_column(tmp_path):
+    resources = local_resources(tmp_path / "store")
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    before = stored_hashes(resources["store"])
+    path = tmp_path / "gap.tsv.gz"
+    import gzip
+
+    with gzip.open(path, "wt") as handle:
+        handle.write("sample\tTF1\t\tG1\tG2\n")
+        for index, row in enumerate(good_matrix().to_numpy()):
+            handle.write("\t".join([f"S{index}", *map(str, row)]) + "\n")
+    result = run(["expression_matrix"], resources, instance,
+                 run_config={"ops": {"expression_matrix": {"config": {"path": str(path)}}}})
+    assert not result.success
+    message = failure_messages(result)
+    assert f"{path}: the header has no gene name in column 3 (counting from 1)" in message
+    assert "Unnamed" not in message
+    assert stored_hashes(resources["store"]) == before, "the good matrix must stay as it was"
+
+
+def test_a_separator_ending_every_line_is_dropped_with_a_warning(tmp_path):
+    frame = good_matrix()
+    path = tmp_path / "trailing.csv"
+    path.write_text("sample," + ",".join(frame.columns) + ",\n" + "".join(
+        f"{name}," + ",".join(repr(float(value)) for value in row) + ",\n"
+        for name, row in zip(frame.index, frame.to_numpy())))
+    with pytest.warns(UserWarning, match="every line ends with a comma .* column 6"):
+        read = read_expression(path)
+    pd.testing.assert_frame_equal(read, frame, check_names=False)
+
+
+def tenx_counts() -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    """Cells × features counts, and the features as Cell Ranger lists them: an antibody
+    capture besides the genes, and a symbol that names two genes."""
+    rng = np.random.default_rng(3)
+    features = [("ENSG01", "SOX2", "Gene Expression"), ("ENSG02", "PAX6", "Gene Expression"),
+                ("ENSG03", "TBR1", "Gene Expression"), ("ENSG04", "PAX6", "Gene Expression"),
+                ("CD3", "CD3_TotalSeqB", "Antibody Capture")]
+    counts = pd.DataFrame(rng.poisson(2.0, size=(7, len(features))).astype(float),
+                          index=[f"AAAC{i}-1" for i in range(7)],
+                          columns=[f[0] for f in features])
+    return counts, features
+
+
+def write_mtx_folder(folder, counts, features, *, gzipped=True, legacy=False):
+    import gzip
+
+    from scipy.io import mmwrite
+    from scipy.sparse import coo_matrix
+
+    folder.mkdir()
+    opener = gzip.open if gzipped else open
+    ending = ".gz" if gzipped else ""
+    with opener(folder / f"matrix.mtx{ending}", "wb") as handle:
+        mmwrite(handle, coo_matrix(counts.to_numpy().T))
+    name = "genes.tsv" if legacy else "features.tsv"
+    with opener(folder / f"{name}{ending}", "wt") as handle:
+        for feature in features:
+            handle.write("\t".join(feature[:2] if legacy else feature) + "\n")
+    with opener(folder / f"barcodes.tsv{ending}", "wt") as handle:
+        handle.write("".join(f"{barcode}\n" for barcode in counts.index))
+    return folder
+
+
+def expected_genes(counts, names) -> pd.DataFrame:
+    genes = counts.iloc[:, :4].copy()
+    genes.columns = names
+    return genes
+
+
+def test_a_10x_matrix_folder_reads_as_cells_by_gene_symbols(tmp_path):
+    counts, features = tenx_counts()
+    folder = write_mtx_folder(tmp_path / "filtered_feature_bc_matrix", counts, features)
+    with pytest.warns(UserWarning, match="1 gene symbols name more than one gene .*PAX6"):
+        read = read_expression(folder)
+    # The antibody capture is left out; the second PAX6 becomes PAX6-1, as scanpy names it.
+    pd.testing.assert_frame_equal(read, expected_genes(counts, ["SOX2", "PAX6", "TBR1",
+                                                                "PAX6-1"]))
+    by_id = read_expression(folder, var_names="gene_ids")
+    pd.testing.assert_frame_equal(by_id, counts.iloc[:, :4])
+
+
+def test_an_older_uncompressed_10x_folder_with_genes_tsv_reads_too(tmp_path):
+    counts, features = tenx_counts()
+    genes_only = counts.iloc[:, :4]
+    folder = write_mtx_folder(tmp_path / "matrix", genes_only, features[:4], gzipped=False,
+                              legacy=True)
+    with pytest.warns(UserWarning, match="PAX6"):
+        read = read_expression(folder)
+    pd.testing.assert_frame_equal(read, expected_genes(counts, ["SOX2", "PAX6", "TBR1",
+                                                                "PAX6-1"]))
+
+
+def test_a_10x_h5_reads_as_the_folder_does(tmp_path):
+    import h5py
+    from scipy.sparse import csc_matrix
+
+    counts, features = tenx_counts()
+    matrix = csc_matrix(counts.to_numpy().T)
+    path = tmp_path / "filtered_feature_bc_matrix.h5"
+    with h5py.File(path, "w") as handle:
+        group = handle.create_group("matrix")
+        group["data"], group["indices"], group["indptr"] = (matrix.data, matrix.indices,
+                                                            matrix.indptr)
+        group["shape"] = np.array(matrix.shape)
+        group["barcodes"] = np.array(counts.index, dtype="S")
+        group["features/id"] = np.array([f[0] for f in features], dtype="S")
+        group["features/name"] = np.array([f[1] for f in features], dtype="S")
+        group["features/feature_type"] = np.array([f[2] for f in features], dtype="S")
+    with pytest.warns(UserWarning, match="PAX6"):
+        read = read_expression(path)
+    pd.testing.assert_frame_equal(read, expected_genes(counts, ["SOX2", "PAX6", "TBR1",
+                                                                "PAX6-1"]))
+
+
+def test_a_10x_folder_whose_files_disagree_is_refused_and_the_stored_matrix_kept(tmp_path):
+    resources = local_resources(tmp_path / "store")
+    instance = new_instance()
+    assert run(["expression_matrix"], resources, instance).success
+    before = stored_hashes(resources["store"])
+    counts, features = tenx_counts()
+    folder = write_mtx_folder(tmp_path / "broken", counts, features)
+    (folder / "barcodes.tsv.gz").unlink()
+    import gzip
+
+    with gzip.open(folder / "barcodes.tsv.gz", "wt") as handle:
+        handle.write("".join(f"{barcode}\n" for barcode in counts.index[:5]))
+    result = run(["expression_matrix"], resources, instance,
+                 run_config={"ops": {"expression_matrix": {"config": {"path": str(folder)}}}})
+    assert not result.success
+    assert (f"{folder}: matrix.mtx.gz is 5 features × 7 barcodes but features.tsv.gz lists 5 "
+            "and barcodes.tsv.gz 5") in failure_messages(result)
+    assert stored_hashes(resources["store"]) == before, "the good matrix must stay as it was"

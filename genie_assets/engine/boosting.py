@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 # Before any @njit(cache=True) below: it tells numba where the engine is cached.
-from genie_assets.engine import compile_cache
+from genie_assets.engine.compiling import compile_ahead
 from genie_assets.engine.grower import (
     CONTINUOUS_PAIRS,
     Target,
@@ -69,7 +69,7 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
     y = np.ascontiguousarray(y)
     args = (*ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
             early_stopping_window, same_samples, continuous, seed)
-    compile_cache.compile_ahead(_boosted_importances, args)
+    compile_ahead(_boosted_importances, args)
     summed, n_split, n_done = _boosted_importances(*args)
     total = summed.sum()
     if n_split == 0 or total <= 0:

@@ -1,192 +1,90 @@
-"""Where the engine's compiled code is kept, and compiling it before it is needed.
+"""Compiling the engine before it is needed, and the portable cache SageMaker jobs ship.
 
-numba compiles the grower on its first call in a process, one to two minutes per type of ranks,
-and keeps the result on disk. Its own cache locators do not fit this engine: they key a
-function by its own file, so an edit to a helper inlined from another module leaves a stale
-cache, and by its folder's absolute path, so a copy of the code elsewhere (a SageMaker
-container) finds nothing. `EngineCacheLocator` files every compiled engine function under one
-folder named by the numba version and a hash of all the engine's sources, wherever they lie:
+Where compiled code is kept, and compiling an entry kernel apart from its call, are
+`compiling`'s. numba also keys compiled code by the CPU it was compiled for (name and
+features), so a cache is used only on a machine that compiles for the same target.
+`PORTABLE_TARGET` is one that every x86-64 instance family SageMaker trains on has
+(x86-64-v3: AVX2, FMA, BMI2); a cache built for it is shipped with the code channel
+(`portable_cache`, `use_shipped_cache`).
 
-    $NUMBA_CACHE_DIR/genie-assets/...       where NUMBA_CACHE_DIR is set
-    genie_assets/engine/__pycache__/...     else, where the package's folder is writable
-    ~/.cache/genie-assets/...               else
-
-numba also keys compiled code by the CPU it was compiled for (name and features), so a cache
-is used only on a machine that compiles for the same target. `PORTABLE_TARGET` is one that
-every x86-64 instance family SageMaker trains on has (x86-64-v3: AVX2, FMA, BMI2); a cache
-built for it is shipped with the code channel (`portable_cache`, `use_shipped_cache`).
-
-`compile_ahead` compiles (or loads) the grower for a dataset's types before the first tree, and
-`compile_seconds()` is the process's total time spent so, which the shard program reports
-apart from computing.
+`python -m genie_assets.engine.compile_cache` compiles through the engine's public entry
+points (a tree or a round on small data of each rank type), so what it leaves is exactly what
+a later call looks up, and says what it compiles as it goes.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-import os
 import platform
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 import numba
-from numba.core import caching
-from numba.core.caching import _CacheLocator
-from numba.misc.appdirs import AppDirs
 
-# numba 0.61 made its cache implementation's class public.
-CacheImpl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+from genie_assets.engine.compiling import (  # noqa: F401 - the cache's public names
+    ENGINE_DIR,
+    cache_dir,
+    cache_root,
+    compile_seconds,
+    engine_source_hash,
+    reporting_progress,
+    say,
+)
 
-ENGINE_DIR = Path(__file__).resolve().parent
-# LLVM's name for the x86-64-v3 level, and its own features only (not the host's).
 PORTABLE_TARGET = {"NUMBA_CPU_NAME": "x86-64-v3", "NUMBA_CPU_FEATURES": ""}
 PORTABLE_FLAGS = ("avx2", "fma", "bmi2", "movbe", "f16c")
 MANIFEST = "manifest.json"
 SHIPPED_FOLDER = "engine_cache"
 
 
-# The engine's modules that hold no compiled code (its Python front, and this one): editing
-# them compiles nothing afresh. One that gains a compiled function is hashed again.
-WITHOUT_COMPILED_CODE = {"__init__.py", "core.py", "fast.py", "params.py"}
-
-
-@functools.lru_cache(maxsize=None)
-def engine_source_hash() -> str:
-    """Hash of every module of the engine with compiled code: any edit to one compiles
-    everything afresh."""
-    digest = hashlib.sha256()
-    for path in sorted(ENGINE_DIR.glob("*.py")):
-        source = path.read_bytes()
-        if path.name == Path(__file__).name or (
-                path.name in WITHOUT_COMPILED_CODE and b"@njit" not in source):
-            continue
-        digest.update(path.name.encode() + b"\0" + source + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def cache_root() -> Path:
-    """The folder that holds the engine's caches (see the module's docstring)."""
-    if numba.config.CACHE_DIR:  # numba's NUMBA_CACHE_DIR, as numba read it
-        return Path(numba.config.CACHE_DIR) / "genie-assets"
-    in_tree = ENGINE_DIR / "__pycache__" / "compiled"
-    if _writable(in_tree):
-        return in_tree
-    return Path(AppDirs(appname="genie-assets", appauthor=False).user_cache_dir) / "compiled"
-
-
-def cache_dir() -> Path:
-    """This engine version's cache under cache_root()."""
-    return cache_root() / f"numba-{numba.__version__}-{engine_source_hash()}"
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".probe-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-        return True
-    except OSError:
-        return False
-
-
-class EngineCacheLocator(_CacheLocator):
-    """numba's cache locator for the engine's functions; None (numba's own) for any other."""
-
-    def __init__(self, py_func, folder: Path, stamp: str):
-        self._lineno = py_func.__code__.co_firstlineno
-        self._folder = folder
-        self._stamp = stamp
-
-    def get_cache_path(self):
-        return str(self._folder)
-
-    def get_source_stamp(self):
-        return self._stamp
-
-    def get_disambiguator(self):
-        return str(self._lineno)
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        if Path(py_file).resolve().parent != ENGINE_DIR:
-            return None
-        self = cls(py_func, cache_dir(), engine_source_hash())
-        try:
-            self.ensure_cache_path()
-        except OSError:
-            return None
-        return self
-
-
-if EngineCacheLocator not in CacheImpl._locator_classes:
-    CacheImpl._locator_classes.insert(0, EngineCacheLocator)
-
-
-_compiling = threading.Lock()
-_compile_seconds = 0.0
-
-
-def compile_ahead(dispatcher, args: tuple) -> None:
-    """Compiles, or loads from the cache, `dispatcher` for the types of `args`, timing it.
-
-    Threads that arrive while one compiles wait for it; only the compiling thread's time counts.
-    """
-    global _compile_seconds
-    signature = tuple(dispatcher.typeof_pyval(a) for a in args)
-    if signature in dispatcher.overloads:
-        return
-    with _compiling:
-        if signature in dispatcher.overloads:
-            return
-        started = time.perf_counter()
-        dispatcher.compile(signature)
-        _compile_seconds += time.perf_counter() - started
-
-
-def compile_seconds() -> float:
-    """Seconds this process has spent compiling or loading the engine's compiled code."""
-    return _compile_seconds
-
-
-def compile_for_common_shapes(large: bool = False) -> list[str]:
-    """Compiles the forests' grower, boosting and the forests on shared bootstraps for the rank
-    types of up to 65,536 samples (uint8 and uint16 ranks) and, with `large`, the first two
-    for more samples too (whose sample numbers take 32 bits); returns what it compiled, e.g.
-    'uint8 ranks of 20 samples'."""
+def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
+    """Compiles, through their public entry points, the forests' grower, boosting and the
+    forests on shared bootstraps for the rank types of up to 65,536 samples (uint8 and uint16
+    ranks) and, with `large`, the first two for more samples too (whose sample numbers take 32
+    bits); says each as it starts, and every 20 s how long it has taken; returns what it
+    compiled, e.g. 'uint8 ranks of 20 samples'."""
     import numpy as np
 
-    from genie_assets.engine.boosting import _boosted_importances
-    from genie_assets.engine.grower import GENERAL, _importances
+    from genie_assets.engine.boosting import boosted_importances
+    from genie_assets.engine.grower import GENERAL, grow_importances
     from genie_assets.engine.ranking import rank_regulators
-    from genie_assets.engine.subsampling import _subsampled_importances
+    from genie_assets.engine.subsampling import subsampled_importances
 
     rng = np.random.default_rng(0)
     # (samples, decimals the values are rounded to: fewer distinct values, narrower ranks)
     shapes = [(20, None), (300, None)]
     if large:
         shapes += [(70_000, 0), (70_000, 2), (70_000, None)]
+    steps = [(n, d, kind) for n, d in shapes
+             for kind in ("forests", "boosting", "shared bootstraps")
+             if kind != "shared bootstraps" or n <= 1 << 16]
     done = []
-    for n_samples, decimals in shapes:
+    for step, (n_samples, decimals, kind) in enumerate(steps, start=1):
         values = rng.normal(size=(2, n_samples))
         if decimals is not None:
             values = np.round(values, decimals)
         ranked = rank_regulators(values)
         inputs = np.arange(2, dtype=np.int64)
         y = values[0].copy()
-        compile_ahead(_importances, (*ranked, inputs, y, 1, 1, False, 1, GENERAL, n_samples))
-        compile_ahead(_boosted_importances, (*ranked, inputs, y, 1, 1, 3, 0.01, n_samples - 1,
-                                             25, False, False, 1))
-        if n_samples <= 1 << 16:
-            compile_ahead(_subsampled_importances, (
-                *ranked, inputs[None, :], np.array([2]), y[None, :], np.array([1]),
-                np.array([1]), 1, 1, False, n_samples - 1))
-        done.append(f"{ranked.ranks.dtype} ranks of {n_samples} samples")
+        what = f"{kind} for {ranked.ranks.dtype} ranks ({step} of {len(steps)}, this CPU)"
+        with reporting_progress(what, log):
+            # One tree or round on two regulators: the call compiles (or loads) its kernel
+            # for these types, as a real call of the same types will look it up.
+            if kind == "forests":
+                grow_importances(ranked, inputs, y, n_trees=1, n_candidates=1,
+                                 extra_trees=False, seed=1, grower=GENERAL)
+            elif kind == "boosting":
+                boosted_importances(ranked, inputs, y, n_rounds=1, n_candidates=1,
+                                    max_depth=3, learning_rate=0.01, n_inbag=n_samples - 1,
+                                    early_stopping_window=25, seed=1)
+            else:
+                subsampled_importances(ranked, [inputs], y[None, :], [1], bootstrap_seed=1,
+                                       n_trees=1, n_candidates=[1], n_drawn=n_samples - 1)
+        label = f"{ranked.ranks.dtype} ranks of {n_samples} samples"
+        if label not in done:
+            done.append(label)
     return done
 
 
@@ -332,9 +230,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                                      "compile_cache import portable_cache; portable_cache()"])
     started = time.perf_counter()
     done = compile_for_common_shapes(large="--large" in argv)
-    if portable is not None and portable.wait() != 0:
-        print("engine cache: compiling the portable cache failed; the first SageMaker job "
-              "will compile it", file=sys.stderr)
+    if portable is not None:
+        with reporting_progress("the cache SageMaker jobs ship (for any x86-64-v3 CPU), "
+                                "on the second core"):
+            failed = portable.wait() != 0
+        if failed:
+            print("engine cache: compiling the portable cache failed; the first SageMaker job "
+                  "will compile it", file=sys.stderr)
     print(f"engine compiled for {', '.join(done)} in {time.perf_counter() - started:.1f} s "
           f"({compile_seconds():.1f} s compiling or loading), cached in {cache_dir()}")
     return 0

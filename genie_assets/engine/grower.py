@@ -16,7 +16,7 @@ import numpy as np
 from numba import literally, njit
 
 # Before any @njit(cache=True) below: it tells numba where the engine is cached.
-from genie_assets.engine import compile_cache
+from genie_assets.engine.compiling import compile_ahead
 from genie_assets.engine.packing import fixed_point
 from genie_assets.engine.partitioning import partition_by_rank, partition_by_value
 from genie_assets.engine.prefetching import (
@@ -127,7 +127,7 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
     y = np.ascontiguousarray(y)
     args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
     # Compiled (or loaded) apart from the call, so that the time it takes is known.
-    compile_cache.compile_ahead(_importances, args)
+    compile_ahead(_importances, args)
     return _importances(*args)
 
 

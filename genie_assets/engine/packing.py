@@ -6,9 +6,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Before any @njit(cache=True) below: it tells numba where the engine is cached.
-import genie_assets.engine.compile_cache  # noqa: F401
-
 # A shift at most this keeps every sum below 2^53 in magnitude (see fixed_point): the
 # fixed-point sums are then integers a float holds exactly, and adding them as floats gives
 # the integer sums' values to the bit. Below 128 samples the shift is larger.

@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Before any @njit(cache=True) below: it tells numba where the engine is cached.
-import genie_assets.engine.compile_cache  # noqa: F401
 from genie_assets.engine.workspace import empty_apart
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 # Before any @njit(cache=True) below: it tells numba where the engine is cached.
-from genie_assets.engine import compile_cache
+from genie_assets.engine.compiling import compile_ahead
 from genie_assets.engine.grower import (
     FOUR_AT_ONCE,
     Target,
@@ -63,7 +63,7 @@ def subsampled_importances(ranked: RankedRegulators, inputs: list[np.ndarray],
     args = (*ranked, padded, np.array([len(i) for i in inputs], dtype=np.int64), ys,
             np.array(seeds, dtype=np.int64), np.array(n_candidates, dtype=np.int64),
             n_trees, bootstrap_seed, grower == FOUR_AT_ONCE, n_drawn)
-    compile_cache.compile_ahead(_subsampled_importances, args)
+    compile_ahead(_subsampled_importances, args)
     importance = _subsampled_importances(*args)
     return [importance[k, :len(rows)] for k, rows in enumerate(inputs)]
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genie_assets.errors import ExpressionMatrixError, RegulatorListError
+from genie_assets.inputs import tenx
 from genie_assets.inputs.names import mismatch_causes
 from genie_assets.shard.contract import (
     EXPRESSION_FILE,
@@ -24,7 +25,13 @@ from genie_assets.shard.contract import (
     read_regulator_names,
 )
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".h5ad", ".loom")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+# Text matrices as GEO serves them: gzip-compressed, read as they are.
+GZIPPED_TEXT_SUFFIXES = tuple(f"{suffix}.gz" for suffix in TEXT_SUFFIXES)
+SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *GZIPPED_TEXT_SUFFIXES, ".parquet", ".h5ad", ".loom",
+                      ".h5")
+# Read whole, with their own names: no sample column to look for.
+BINARY_SUFFIXES = (".parquet", ".h5ad", ".loom", ".h5")
 # Loom row and column attributes naming genes and cells: pySCENIC's, then other writers'.
 LOOM_GENE_ATTRIBUTES = ("Gene", "gene", "Genes", "gene_names", "var_names", "Accession")
 LOOM_CELL_ATTRIBUTES = ("CellID", "cell", "Cell", "cell_names", "obs_names")
@@ -47,17 +54,21 @@ class ValidatedExpression:
 
 
 def read_expression(path: str | Path, *, genes_as_rows: bool = False,
-                    layer: Optional[str] = None, use_raw: bool = False) -> pd.DataFrame:
+                    layer: Optional[str] = None, use_raw: bool = False,
+                    var_names: str = "gene_symbols") -> pd.DataFrame:
     """Read a samples × genes matrix from CSV/TSV/Parquet/AnnData `.h5ad`/loom `.loom`.
 
     Text files have gene names in the header. The first column holds sample names, not a gene,
     when its header cell is empty or a word like `sample`, `cell`, `id` or `time`, or when its
     values are mostly not numbers or strictly increasing (sample numbers, time points).
     `genes_as_rows=True` reads a genes × samples file and transposes it. For AnnData, `layer`
-    or `use_raw` chooses the matrix instead of `.X`.
+    or `use_raw` chooses the matrix instead of `.X`. A 10x Genomics matrix folder or `.h5`
+    names its genes by symbol, or by ID with `var_names="gene_ids"` (see tenx).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    if tenx.is_mtx_folder(path):
+        return tenx.read_mtx_folder(path, var_names)
+    suffix = file_type(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise ExpressionMatrixError(
             f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
@@ -72,17 +83,20 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False,
             frame = _read_h5ad(path, layer, use_raw)
         elif suffix == ".loom":
             frame = _read_loom(path, layer, use_raw)
+        elif suffix == ".h5":
+            frame = tenx.read_h5(path, var_names)
         else:
-            separator = "," if suffix == ".csv" else "\t"
+            separator = "," if suffix.startswith(".csv") else "\t"
             frame = pd.read_csv(path, sep=separator)
             _refuse_duplicated_header(path, separator)
             if frame.shape[1] < 2:
                 _refuse_wrong_separator(path, separator)
+            frame = _without_empty_names(path, separator, frame)
     except ExpressionMatrixError:
         raise
     except Exception as error:  # the reader's own message says what it could not parse
         raise ExpressionMatrixError(f"{path}: cannot be read as {suffix} ({error})") from error
-    if suffix not in (".parquet", ".h5ad", ".loom") and frame.shape[1] > 1 and \
+    if suffix not in BINARY_SUFFIXES and frame.shape[1] > 1 and \
             _is_sample_column(str(frame.columns[0]), frame.iloc[:, 0]):
         if pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
             warnings.warn(f"{path}: first column {frame.columns[0]!r} taken as sample names, "
@@ -102,13 +116,56 @@ def read_expression(path: str | Path, *, genes_as_rows: bool = False,
 SEPARATOR_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", " ": "space", "|": "bar"}
 
 
+def file_type(path: Path) -> str:
+    """A file's type by its suffix, a compressed one's with the suffix before `.gz`."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    return "".join(suffixes[-2:]) if suffixes[-1:] == [".gz"] else path.suffix.lower()
+
+
+def _open_text(path: Path, **options):
+    """A text file, gzip-compressed or not, open for reading."""
+    import gzip
+
+    if file_type(path) in GZIPPED_TEXT_SUFFIXES:
+        return gzip.open(path, "rt", **options)
+    return open(path, **options)
+
+
+def _header(path: Path, separator: str) -> list[str]:
+    import csv
+
+    with _open_text(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return next(csv.reader(handle, delimiter=separator), [])
+
+
+def _without_empty_names(path: Path, separator: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A header cell with no gene name is refused, naming its column (pandas would name the
+    gene `Unnamed: 2`); a separator at the end of every line (an empty, unnamed last column,
+    as some exporters write) is dropped with a warning. The first cell may be empty: it heads
+    the sample names."""
+    header = _header(path, separator)
+    empty = [index for index, name in enumerate(header) if index > 0 and not name.strip()]
+    if not empty:
+        return frame
+    last = len(header) - 1
+    if empty == [last] and frame.iloc[:, last].isna().all():
+        warnings.warn(f"{path}: every line ends with a {SEPARATOR_NAMES[separator]} (an empty, "
+                      f"unnamed last column {last + 1}): that column is dropped")
+        return frame.iloc[:, :last]
+    where = ", ".join(str(index + 1) for index in empty[:10])
+    raise ExpressionMatrixError(
+        f"{path}: the header has no gene name in column{'s' if len(empty) > 1 else ''} {where} "
+        f"(counting from 1); name every gene")
+
+
 def refuse_unreadable_path(path: Path, error: type[Exception]) -> None:
     """Say what is at `path` when it is not a readable file: nothing, a folder, a broken link or
     a loop of links."""
     if path.is_file():
         return
     if path.is_dir():
-        raise error(f"{path}: is a folder, not a file")
+        raise error(f"{path}: is a folder, not a file (nor a 10x matrix folder: no "
+                    "matrix.mtx or matrix.mtx.gz in it)")
     if path.is_symlink():
         try:
             path.resolve(strict=True)
@@ -123,7 +180,7 @@ def refuse_unreadable_path(path: Path, error: type[Exception]) -> None:
 def _refuse_wrong_separator(path: Path, separator: str) -> None:
     """A text file that parses into one column was read with the wrong separator: say which
     one was tried and which one its header looks like."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path, encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     counts = {name: header.count(mark) for mark, name in SEPARATOR_NAMES.items()
               if mark != separator}
@@ -131,18 +188,14 @@ def _refuse_wrong_separator(path: Path, separator: str) -> None:
     seen = (f"its first line looks {likely}-separated ({counts[likely]} {likely}s)"
             if counts[likely] else "its first line has no other separator either")
     raise ExpressionMatrixError(
-        f"{path}: read as {SEPARATOR_NAMES[separator]}-separated (from its {path.suffix} "
+        f"{path}: read as {SEPARATOR_NAMES[separator]}-separated (from its {file_type(path)} "
         f"suffix) it has a single column; {seen}. Save it tab-separated as .tsv/.txt or "
         "comma-separated as .csv")
 
 
 def _refuse_duplicated_header(path: Path, separator: str) -> None:
     """pandas renames a repeated column 'X' to 'X.1'; the header itself must be unique."""
-    import csv
-
-    with open(path, newline="") as handle:
-        header = next(csv.reader(handle, delimiter=separator), [])
-    counts = collections.Counter(name.strip() for name in header)
+    counts = collections.Counter(name.strip() for name in _header(path, separator))
     duplicated = sorted(name for name, count in counts.items() if name and count > 1)
     if duplicated:
         raise ExpressionMatrixError(

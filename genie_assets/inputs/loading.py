@@ -31,7 +31,8 @@ class PipelineInputs:
 
 def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = None, *,
                 genes_as_rows: bool = False, gold_standard_path: Optional[str] = None,
-                layer: Optional[str] = None, use_raw: bool = False) -> PipelineInputs:
+                layer: Optional[str] = None, use_raw: bool = False,
+                var_names: str = "gene_symbols") -> PipelineInputs:
     """Read and validate the inputs; raise an InputError naming the file and the row, column,
     gene or line. With no path, the toy dataset and its own gold standard."""
     gold, gold_source = None, None
@@ -45,7 +46,7 @@ def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = Non
             gold_source = TOY_SOURCE
         else:
             frame = read_expression(path, genes_as_rows=genes_as_rows, layer=layer,
-                                    use_raw=use_raw)
+                                    use_raw=use_raw, var_names=var_names)
             regulators = read_regulators(regulators_path) if regulators_path else None
             source, regulator_source = path, regulators_path or "all genes"
             if gold_standard_path:

@@ -194,6 +194,8 @@ def main() -> int:
     jars_dir = Path(settings.deployment().spark.jars_dir)
     for jar_set in wanted_sets():
         was_cached = bool(cached_jars(jar_set, jars_dir))
+        if not was_cached:
+            print(f"spark jars: fetching {jar_set.folder_name} from Maven Central ...", flush=True)
         try:
             jars = fetch(jar_set, jars_dir)
         except FetchError as error:

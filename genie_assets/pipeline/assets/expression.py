@@ -31,6 +31,8 @@ class ExpressionConfig(Config):
     # AnnData only: the matrix to use instead of .X.
     layer: Optional[str] = None
     use_raw: bool = False
+    # A 10x matrix folder or .h5: genes named by "gene_symbols" (as scanpy) or "gene_ids".
+    var_names: str = "gene_symbols"
 
 
 @asset(group_name="genie3", kinds={"pandas"}, code_version="1")
@@ -40,7 +42,7 @@ def expression_matrix(
     """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
     inputs = load_inputs(config.path, config.regulators_path, genes_as_rows=config.genes_as_rows,
                          gold_standard_path=config.gold_standard_path, layer=config.layer,
-                         use_raw=config.use_raw)
+                         use_raw=config.use_raw, var_names=config.var_names)
     for note in inputs.warnings:
         context.log.warning(note)
     validated, gold = inputs.expression, inputs.gold
