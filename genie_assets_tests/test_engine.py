@@ -8,6 +8,7 @@ import pytest
 
 from genie_assets.engine import Genie3Params, fast, genie3
 from genie_assets.engine.packing import EXACT_IN_FLOATS_SHIFT, fixed_point
+from genie_assets.engine.records import Node
 from genie_assets.engine.splits import (
     WALKS_LIST,
     best_split,
@@ -22,6 +23,7 @@ from genie_assets.engine.tuning import (
     SMALL_NODE,
     SPARSE_NODE,
 )
+from genie_assets.engine.workspace import new_workspace
 from genie_assets.errors import ParameterError
 from genie_assets.inputs.expression import read_expression
 from genie_assets.inputs.gold_standard import read_gold_standard
@@ -296,29 +298,23 @@ def test_small_nodes_sorting_only_the_samples_off_the_base_find_the_split_of_the
     y = rng.normal(size=n_samples)
     inverse = np.concatenate([[0.0], 1.0 / np.arange(1, 4 * AROUND_BASE_NODE)])
     n_ranks = int(ranked.ranks.max()) + 1
-    scratch = dict(counts=np.zeros(n_ranks, np.int64), sums=np.zeros(n_ranks),
-                   bitmap=np.zeros(n_ranks // 64 + 1, np.uint64),
-                   rank_sample=np.empty(n_ranks, np.uint32),
-                   listed=np.empty(n_ranks + 64, np.uint32))
-    keys = [np.empty(AROUND_BASE_NODE + 1, np.int64) for _ in range(6)]
+    ws = new_workspace(n_samples, len(values), n_ranks)
     ties_in_node = {True: 0, False: 0}
     for m in range(2, AROUND_BASE_NODE + 1):
         for _ in range(25):
             samples = np.sort(rng.choice(n_samples, m, replace=False)).astype(np.uint32)
             node_n = rng.integers(1, 4, size=m)
             node_s = node_n * y[samples]
-            total_n, total_s = int(node_n.sum()), float(node_s.sum())
+            ws.samples[:m], ws.node_n[:m], ws.node_s[:m] = samples, node_n, node_s
+            node = Node(0, m, int(node_n.sum()), float(node_s.sum()), inverse)
             rows = rng.choice(len(values), 2, replace=False)
             paired = best_splits_of_two_around_base(
                 ranked.ranks, rows[0], rows[1], ranked.base_rank[rows[0]],
-                ranked.base_rank[rows[1]], samples, 0, m, node_n, node_s, total_n, total_s,
-                tuple(keys[:3]), tuple(keys[3:]), inverse)
+                ranked.base_rank[rows[1]], ws.samples, node, ws.node_n, ws.node_s,
+                (ws.unsorted, ws.base_keys, ws.keys), (ws.unsorted_b, ws.base_keys_b, ws.keys_b))
             for k, row in enumerate(rows):
-                proxy, rank, constant = best_split(
-                    ranked.ranks, row, samples, 0, m, node_n, node_s, total_n, total_s,
-                    scratch["counts"], scratch["sums"], scratch["bitmap"],
-                    scratch["rank_sample"], scratch["listed"], keys[0], keys[1], inverse,
-                    n_levels[row], False)
+                proxy, rank, constant = best_split(ranked.ranks, row, ws, node, n_levels[row],
+                                                   False)
                 assert (paired[2 * k], paired[2 * k + 1]) == (proxy, rank), (m, row)
                 assert constant == (rank < 0)
                 off_base = ranked.ranks[row, samples][ranked.ranks[row, samples]

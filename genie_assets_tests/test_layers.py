@@ -169,3 +169,25 @@ def test_the_cycle_rule_sees_a_cycle():
         "compile_cache", "grower", "compile_cache"]
     assert cycle_in({"grower": {"splits"}, "splits": set()}) == []
 
+
+
+# A kernel's state goes in as records (RankedRegulators, Workspace, Node), not as lists of
+# arrays of one type that compile just as well when two are swapped.
+MOST_PARAMETERS = 12
+
+
+def engine_functions_over(limit: int) -> list[str]:
+    found = []
+    for path in sorted(ENGINE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                arguments = node.args
+                count = len(arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
+                if count > limit:
+                    found.append(f"{path.name}:{node.name} ({count})")
+    return found
+
+
+def test_no_engine_function_takes_more_than_twelve_parameters():
+    assert engine_functions_over(MOST_PARAMETERS) == []
+    assert engine_functions_over(5), "the rule counts parameters"

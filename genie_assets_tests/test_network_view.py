@@ -123,6 +123,8 @@ def test_page_draws_the_hubs_and_lists_a_clicked_hubs_targets(toy_run, offline_p
     assert f"module {module}" in page.locator("#details").text_content()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "clicked-hub.png"))
+    # The docs' picture of the page, drawn afresh by every run of this test.
+    page.screenshot(path=str(REPO / "docs" / "network-view-interactive.png"))
 
     # Search a gene by name (any case): it is selected and its lists shown.
     target = expected[0]

@@ -1,7 +1,8 @@
 """The Dagster UI in a real browser: launch the toy pipeline, watch it succeed, read the assets.
 
 Starts `dagster dev` (webserver and daemon) on a free loopback port and drives Debian's headless
-Chromium with Playwright (no browser download). Screenshots go to test-output/ui/.
+Chromium with Playwright (no browser download). Screenshots go to test-output/ui/; the two the
+docs show are redrawn in docs/.
 """
 
 import os
@@ -106,9 +107,13 @@ def instance_at(home: Path) -> DagsterInstance:
         del os.environ["DAGSTER_HOME"]
 
 
-def shot(page, name: str):
+def shot(page, name: str, in_docs: bool = False):
+    """A screenshot in test-output/ui/ and, for the pictures the docs show, in docs/ too
+    (ui-NAME.png): every run of this test draws them afresh, so they cannot go stale."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    if in_docs:
+        page.screenshot(path=str(REPO / "docs" / f"ui-{name}.png"), full_page=False)
 
 
 def visit(page, url: str):
@@ -136,7 +141,7 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
         page.get_by_text(group, exact=True).first.dblclick()
     page.get_by_text("importance_shards").first.wait_for(timeout=60_000)
     page.get_by_text("benchmark_report").first.wait_for(timeout=30_000)
-    shot(page, "asset-graph")
+    shot(page, "asset-graph", in_docs=True)
 
     materialize_from_asset_page(page, url, "expression_matrix")
     wait_until(lambda: instance.get_latest_materialization_event(
@@ -156,7 +161,7 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     visit(page, f"{url}/assets/importance_shards?view=partitions&partition=shard-0000")
     page.get_by_text("seconds_per_target", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("Latest materialization").first.wait_for(timeout=10_000)
-    shot(page, "shard-partitions")
+    shot(page, "shard-partitions", in_docs=True)
 
     visit(page, f"{url}/locations/genie_assets/jobs/network_job")
     page.get_by_role("button", name=re.compile(r"Materialize all")).first.click()

@@ -44,6 +44,7 @@ from genie_assets.engine.grower import (
 from genie_assets.engine.packing import fixed_point
 from genie_assets.engine.partitioning import partition_by_rank
 from genie_assets.engine.ranking import RankedRegulators
+from genie_assets.engine.records import Node
 from genie_assets.engine.splits import best_splits_of_four
 from genie_assets.engine.streams import randint, seed_state
 from genie_assets.engine.tuning import EPSILON, SPARSE_NODE
@@ -67,7 +68,7 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
     continuous = choose_grower(ranked, inputs, False) == CONTINUOUS_PAIRS
     # A strided target (a matrix's column) would compile the engine once more, for minutes.
     y = np.ascontiguousarray(y)
-    args = (*ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
+    args = (ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
             early_stopping_window, same_samples, continuous, seed)
     compile_ahead(_boosted_importances, args)
     summed, n_split, n_done = _boosted_importances(*args)
@@ -78,20 +79,17 @@ def boosted_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndar
 
 
 @njit(nogil=True, cache=True)
-def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
-                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
-                         inputs, y, n_rounds, n_candidates, max_depth, learning_rate, n_inbag,
-                         window, same_samples, continuous, seed):
+def _boosted_importances(ranked, inputs, y, n_rounds, n_candidates, max_depth, learning_rate,
+                         n_inbag, window, same_samples, continuous, seed):
     """Returns (per input, the sum over trees of impurity decrease / root weight; how many
     trees split; how many rounds ran)."""
-    data = regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank,
-                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
-                         inputs)
+    data = regulators_of(ranked, inputs)
+    ranks = ranked.ranks
     n_samples = y.shape[0]
     n_inputs = inputs.shape[0]
     n_oob = n_samples - n_inbag
     state = seed_state(seed)
-    ws = new_workspace(n_samples, n_inputs, n_ranks)
+    ws = new_workspace(n_samples, n_inputs, ranked.n_ranks)
     inverse = zeros_apart(n_samples + 1, np.float64)
     for k in range(1, n_samples + 1):
         inverse[k] = 1.0 / k
@@ -174,8 +172,8 @@ def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_ran
             best_proxy = -np.inf
             if depth < max_depth and m >= 2 and total_q / m - mean * mean > EPSILON:
                 best_feature, best_rank, best_proxy = best_boosting_split(
-                    data, target, ws, state, start, m, total_n, total_s, n_candidates,
-                    continuous)
+                    data, target, ws, state, Node(start, m, total_n, total_s, inverse),
+                    n_candidates, continuous)
                 if best_feature >= 0:
                     middle = partition_by_rank(ranks, inputs[best_feature], best_rank,
                                                ws.samples, start, end, ws.spill)
@@ -223,8 +221,7 @@ def _boosted_importances(values, ranks, levels, level_offsets, n_ranks, base_ran
 
 
 @njit(inline="always")
-def best_boosting_split(data, target, ws, state, start, m, total_n, total_s, n_candidates,
-                        continuous):
+def best_boosting_split(data, target, ws, state, node, n_candidates, continuous):
     """The best split of a node of the round's tree: K regulators drawn without replacement,
     then more one at a time while every one drawn is constant (scikit-learn's splitter).
     Returns (best input or -1, its highest rank that goes left, its proxy gain).
@@ -235,6 +232,7 @@ def best_boosting_split(data, target, ws, state, start, m, total_n, total_s, n_c
     """
     features = ws.features
     inputs = data.inputs
+    start, m = node.start, node.m
     n_samples = target.y.shape[0]
     sparse_node = data.any_off_base and m >= SPARSE_NODE
     total_f = np.int64(0)
@@ -267,9 +265,7 @@ def best_boosting_split(data, target, ws, state, start, m, total_n, total_s, n_c
             if not node_packed:
                 node_packed = True
                 total_f = pack_node(ws, target, start, m)
-            best_splits_of_four(data.ranks, ws.quad_rows, ws.samples, start, m, ws.node_p,
-                                total_n, total_f, ws.packed, target.inverse, ws.quad_levels,
-                                target.shift, target.unit, ws.quad_proxies, ws.quad_ranks)
+            best_splits_of_four(data.ranks, ws, node, total_f, target.shift, target.unit)
             for k in range(4):
                 if ws.quad_ranks[k] >= 0 and ws.quad_proxies[k] > best_proxy:
                     best_proxy = ws.quad_proxies[k]
@@ -281,8 +277,8 @@ def best_boosting_split(data, target, ws, state, start, m, total_n, total_s, n_c
             feature_a = drawn[first]
             feature_b = drawn[first + n_pair - 1]
             proxy_a, rank_a, constant_a, proxy_b, rank_b, constant_b = best_splits(
-                data, target, continuous, ws, start, m, n_pair, inputs[feature_a],
-                inputs[feature_b], total_n, total_s, total_f, sparse_node)
+                data, target, continuous, ws, node, n_pair, inputs[feature_a],
+                inputs[feature_b], total_f, sparse_node)
             if not constant_a and proxy_a > best_proxy:
                 best_proxy = proxy_a
                 best_feature = feature_a

@@ -25,6 +25,7 @@ from genie_assets.engine.prefetching import (
     prefetch_next_draws,
 )
 from genie_assets.engine.ranking import RankedRegulators
+from genie_assets.engine.records import Node
 from genie_assets.engine.splits import (
     ADDS_OFF_BASE,
     ON_NODE,
@@ -125,16 +126,14 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
                              f"{' (extra-trees takes every sample)' if extra_trees else ''}")
     # A strided target (a matrix's column) would compile the engine once more, for minutes.
     y = np.ascontiguousarray(y)
-    args = (*ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
+    args = (ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
     # Compiled (or loaded) apart from the call, so that the time it takes is known.
     compile_ahead(_importances, args)
     return _importances(*args)
 
 
 @njit(nogil=True, cache=True)
-def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
-                 sparse_samples, sparse_ranks, sparse_below, value_rows, inputs, y, n_trees,
-                 n_candidates, extra_trees, seed, grower, n_drawn):
+def _importances(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn):
     n_samples = y.shape[0]
     importance = np.zeros(inputs.shape[0], dtype=np.float64)
     inverse = zeros_apart(n_samples + 1, np.float64)
@@ -145,10 +144,8 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
     for s in range(n_samples):
         fixed_y[s] = np.int64(np.round(y[s] * scale))
     target = Target(y, shift, 1.0 / scale, fixed_y, inverse, n_drawn)
-    data = regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank,
-                         sparse_offsets, sparse_samples, sparse_ranks, sparse_below, value_rows,
-                         inputs)
-    ws = new_workspace(n_samples, inputs.shape[0], n_ranks)
+    data = regulators_of(ranked, inputs)
+    ws = new_workspace(n_samples, inputs.shape[0], ranked.n_ranks)
     if grower == FOUR_AT_ONCE:
         grow_forest(data, target, n_trees, n_candidates, extra_trees, 4, False,
                     seed_state(seed), importance, ws)
@@ -162,13 +159,16 @@ def _importances(values, ranks, levels, level_offsets, n_ranks, base_rank, spars
 
 
 @njit(inline="always")
-def regulators_of(values, ranks, levels, level_offsets, n_ranks, base_rank, sparse_offsets,
-                  sparse_samples, sparse_ranks, sparse_below, value_rows, inputs):
-    """The Regulators a target's trees read (a RankedRegulators' fields, then the inputs)."""
-    return Regulators(values, value_rows, ranks, levels, level_offsets, base_rank, sparse_offsets,
-                      sparse_samples, sparse_ranks, sparse_below, inputs,
-                      n_ranks <= FEW_LEVELS and levels.shape[0] > 0,
-                      ranks.size * ranks.itemsize > PREFETCH_BYTES, sparse_samples.shape[0] > 0)
+def regulators_of(ranked, inputs):
+    """The Regulators a target's trees read: a RankedRegulators' fields, the target's inputs
+    (rows of it) and the choices they decide."""
+    ranks = ranked.ranks
+    return Regulators(ranked.values, ranked.value_rows, ranks, ranked.levels,
+                      ranked.level_offsets, ranked.base_rank, ranked.sparse_offsets,
+                      ranked.sparse_samples, ranked.sparse_ranks, ranked.sparse_below, inputs,
+                      ranked.n_ranks <= FEW_LEVELS and ranked.levels.shape[0] > 0,
+                      ranks.size * ranks.itemsize > PREFETCH_BYTES,
+                      ranked.sparse_samples.shape[0] > 0)
 
 
 @njit(nogil=True, cache=True, _nrt=False)
@@ -223,6 +223,7 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                 split_two_samples(data, state, ws, start, n_known_constants, total_s, total_w)
                 continue
 
+            node = Node(start, m, total_n, total_s, target.inverse)
             sparse_node = data.any_off_base and not extra_trees and m >= SPARSE_NODE
             total_f = np.int64(0)
             if sparse_node:
@@ -271,10 +272,8 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                                                 n_drawn_constants, f_i, n_known_constants,
                                                 ws.samples, start, m, sparse_node,
                                                 off_base(data))
-                        best_splits_of_four(data.ranks, ws.quad_rows, ws.samples, start, m,
-                                            ws.node_p, total_n, total_f, ws.packed,
-                                            target.inverse, ws.quad_levels, target.shift,
-                                            target.unit, ws.quad_proxies, ws.quad_ranks)
+                        best_splits_of_four(data.ranks, ws, node, total_f, target.shift,
+                                            target.unit)
                         for k in range(4):
                             if ws.quad_ranks[k] < 0:
                                 ws.found_constant[ws.quad_features[k]] = True
@@ -300,9 +299,7 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                 rank_b = -1
                 if extra_trees:
                     proxy_a, threshold_a, constant_a = random_split(
-                        data.ranks, data.values, data.levels, data.level_offsets,
-                        data.few_levels, row_a, data.value_rows[row_a], ws.samples, start, m,
-                        ws.node_s, total_n, total_s, ws.node_values, target.inverse, state)
+                        data, row_a, data.value_rows[row_a], ws, node, state)
                     rank_a = -1
                     constant_b = True
                 else:
@@ -311,9 +308,8 @@ def grow_forest(data, target, n_trees, n_candidates, extra_trees, group, continu
                                             n_drawn_constants, f_i, n_known_constants,
                                             ws.samples, start, m, sparse_node, off_base(data))
                     proxy_a, rank_a, constant_a, proxy_b, rank_b, constant_b = best_splits(
-                        data, target, continuous, ws, start, m, n_drawn, row_a,
-                        data.inputs[feature_b] if n_drawn == 2 else row_a, total_n, total_s,
-                        total_f, sparse_node)
+                        data, target, continuous, ws, node, n_drawn, row_a,
+                        data.inputs[feature_b] if n_drawn == 2 else row_a, total_f, sparse_node)
 
                 # In draw order, as drawing one at a time would: a, then b moved into a.
                 for _ in range(n_drawn):
@@ -544,12 +540,12 @@ def pack_node(ws, target, start, m):
 
 
 @njit(inline="always")
-def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, total_n,
-                total_s, total_f, sparse_node):
+def best_splits(data, target, continuous, ws, node, n_drawn, row_a, row_b, total_f,
+                sparse_node):
     """A random forest's best split on the one or two drawn regulators (rows a and b), by the
     path their values and the node's size call for: (proxy, rank, constant) of a, then of b."""
     ranks = data.ranks
-    inverse = target.inverse
+    m = node.m
     level_offsets = data.level_offsets
     n_levels_a = level_offsets[row_a + 1] - level_offsets[row_a]
     n_levels_b = level_offsets[row_b + 1] - level_offsets[row_b]
@@ -566,9 +562,7 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
             and not distinct_a and not distinct_b
             and path_a == ON_NODE and path_b == ON_NODE):
         proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two(
-            ranks, row_a, row_b, ws.samples, start, m, ws.node_n, ws.node_s, total_n,
-            total_s, ws.counts, ws.sums, ws.counts_b, ws.sums_b, inverse, n_levels_a,
-            n_levels_b)
+            ranks, row_a, row_b, ws, node, n_levels_a, n_levels_b)
         return proxy_a, rank_a, rank_a < 0, proxy_b, rank_b, rank_b < 0
     if (n_drawn == 2 and m <= AROUND_BASE_NODE
             and n_levels_a > FEW_LEVELS_PER_SAMPLE * m
@@ -577,23 +571,19 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
             and path_a == ON_NODE and path_b == ON_NODE):
         proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_around_base(
             ranks, row_a, row_b, data.base_rank[row_a], data.base_rank[row_b], ws.samples,
-            start, m, ws.node_n, ws.node_s, total_n, total_s,
-            (ws.unsorted, ws.base_keys, ws.keys), (ws.unsorted_b, ws.base_keys_b, ws.keys_b),
-            inverse)
+            node, ws.node_n, ws.node_s, (ws.unsorted, ws.base_keys, ws.keys),
+            (ws.unsorted_b, ws.base_keys_b, ws.keys_b))
         return proxy_a, rank_a, rank_a < 0, proxy_b, rank_b, rank_b < 0
     if (n_drawn == 2 and m <= SMALL_NODE
             and n_levels_a > FEW_LEVELS_PER_SAMPLE * m
             and n_levels_b > FEW_LEVELS_PER_SAMPLE * m):
-        proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_small(
-            ranks, row_a, row_b, ws.samples, start, m, ws.node_n, ws.node_s, total_n,
-            total_s, ws.unsorted, ws.unsorted_b, ws.keys, ws.keys_b, inverse)
+        proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_small(ranks, row_a, row_b, ws,
+                                                                    node)
         return proxy_a, rank_a, rank_a < 0, proxy_b, rank_b, rank_b < 0
     if n_drawn == 2 and distinct_a and distinct_b:
         # More than SMALL_NODE distinct values: neither can be constant.
-        proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_distinct(
-            ranks, row_a, row_b, ws.samples, start, m, ws.node_n, ws.node_s, total_n,
-            total_s, ws.rank_sample, ws.rank_sample_b, ws.bitmap, ws.bitmap_b, ws.listed,
-            ws.listed_b, inverse)
+        proxy_a, rank_a, proxy_b, rank_b = best_splits_of_two_distinct(ranks, row_a, row_b, ws,
+                                                                       node)
         return proxy_a, rank_a, False, proxy_b, rank_b, False
     proxy_a = -np.inf
     rank_a = -1
@@ -606,22 +596,12 @@ def best_splits(data, target, continuous, ws, start, m, n_drawn, row_a, row_b, t
         n_levels = n_levels_a if k == 0 else n_levels_b
         path = path_a if k == 0 else path_b
         if path == WALKS_LIST:
-            proxy, rank, constant = best_split_along_list(
-                data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
-                data.sparse_offsets[row + 1], data.sparse_below[row], data.base_rank[row],
-                ws.node_pw, ws.weight, ws.fixed_float, ws.in_node, ws.kept, total_n, total_f,
-                target.shift, target.unit, inverse)
+            proxy, rank, constant = best_split_along_list(data, row, ws, node, total_f,
+                                                          target.shift, target.unit)
         elif path == ADDS_OFF_BASE:
-            proxy, rank, constant = best_split_off_base(
-                data.sparse_samples, data.sparse_ranks, data.sparse_offsets[row],
-                data.sparse_offsets[row + 1], data.base_rank[row], ws.node_w, ws.node_wy,
-                ws.counts, ws.sums, ws.counts_b, ws.sums_b, total_n, total_s, inverse,
-                n_levels)
+            proxy, rank, constant = best_split_off_base(data, row, ws, node, n_levels)
         else:
-            proxy, rank, constant = best_split(
-                ranks, row, ws.samples, start, m, ws.node_n, ws.node_s, total_n, total_s,
-                ws.counts, ws.sums, ws.bitmap, ws.rank_sample, ws.listed, ws.keys,
-                ws.unsorted, inverse, n_levels, continuous)
+            proxy, rank, constant = best_split(ranks, row, ws, node, n_levels, continuous)
         if k == 0:
             proxy_a, rank_a, constant_a = proxy, rank, constant
         else:

@@ -124,12 +124,13 @@ def scan_sorted_keys(keys, m, node_n, node_s, total_n, total_s, inverse):
 
 
 @njit(inline="always")
-def sorted_key_step(keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s,
-                    total_n, total_s, inverse, best, best_rank):
+def sorted_key_step(keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, node,
+                    best, best_rank):
     """A step of scan_keys_around_base: key i moves left, and the cut after it counts unless
     key i + 1 has its rank. `grouped`: the samples of one rank are summed from zero, then
     added (as per-rank accumulators add them), else added one by one (as scan_sorted_keys
     does); distinct ranks give the same sums either way."""
+    total_n, total_s, inverse = node.total_n, node.total_s, node.inverse
     key = keys[i]
     position = np.uint64(key & 255)
     tie = (keys[i + 1] >> 8) == (key >> 8)
@@ -154,8 +155,7 @@ def sorted_key_step(keys, i, left_n, left_s, group_n, group_s, grouped, node_n, 
 
 
 @njit(inline="always")
-def scan_keys_around_base(keys, m, n_below, n_base, base_n, base_s, base, grouped, node_n,
-                          node_s, total_n, total_s, inverse):
+def scan_keys_around_base(keys, around, base, grouped, node_n, node_s, node):
     """The best split of a node from its sorted (rank << 8 | position) keys, where
     keys[n_below:n_below + n_base] share the base rank (base_n/base_s: their summed weights
     and weighted targets from zero, in position order). Their cuts are ties, so the block is
@@ -164,6 +164,8 @@ def scan_keys_around_base(keys, m, n_below, n_base, base_n, base_s, base, groupe
     (small nodes): the same sums in the same order and the same cuts as the path it stands
     for, so the same result to the bit. Returns (proxy gain, the highest rank that goes
     left); rank -1 when all ranks are equal."""
+    n_below, n_base, base_n, base_s = around  # as sort_keys_around_base returns them
+    m, total_n, total_s, inverse = node.m, node.total_n, node.total_s, node.inverse
     best = -np.inf
     best_rank = np.int64(-1)
     if (keys[0] >> 8) == (keys[m - 1] >> 8):
@@ -174,8 +176,8 @@ def scan_keys_around_base(keys, m, n_below, n_base, base_n, base_s, base, groupe
     group_s = 0.0
     for i in range(min(n_below, m - 1)):
         left_n, left_s, group_n, group_s, best, best_rank = sorted_key_step(
-            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, total_n,
-            total_s, inverse, best, best_rank)
+            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, node, best,
+            best_rank)
     end_base = n_below + n_base
     if n_base > 0:
         if n_below == 0:
@@ -196,16 +198,17 @@ def scan_keys_around_base(keys, m, n_below, n_base, base_n, base_s, base, groupe
                 best_rank = base
     for i in range(end_base, m - 1):
         left_n, left_s, group_n, group_s, best, best_rank = sorted_key_step(
-            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, total_n,
-            total_s, inverse, best, best_rank)
+            keys, i, left_n, left_s, group_n, group_s, grouped, node_n, node_s, node, best,
+            best_rank)
     return best, best_rank
 
 
 @njit(inline="always")
-def scan_sorted_keys_of_two(keys_a, keys_b, m, node_n, node_s, total_n, total_s, inverse):
+def scan_sorted_keys_of_two(keys_a, keys_b, node_n, node_s, node):
     """scan_sorted_keys for two regulators' keys of one node in one loop: one mispredicted
     loop exit instead of two, and two independent chains of sums side by side. Where all of
     a regulator's ranks are equal every step is a tie, so its rank stays -1."""
+    m, total_n, total_s, inverse = node.m, node.total_n, node.total_s, node.inverse
     best_a = -np.inf
     rank_a = -1
     best_b = -np.inf

@@ -12,6 +12,7 @@ from numba import njit
 
 from genie_assets.engine.intrinsics import lowest_bit
 from genie_assets.engine.packing import EXACT_IN_FLOATS_SHIFT, unpack
+from genie_assets.engine.records import Split
 from genie_assets.engine.scans import (
     list_ranks,
     scan_every_rank,
@@ -41,15 +42,19 @@ def count_like(n_levels, n_samples):
 
 
 @njit(inline="always")
-def best_splits_of_four(ranks, rows, samples, start, m, node_p, total_n, total_f, packed,
-                         inverse, n_levels, shift, unit, proxies, best_ranks):
+def best_splits_of_four(ranks, ws, node, total_f, shift, unit):
     """best_split's few-values path for four count-like regulators in one pass over the node.
 
     Each sample adds its bootstrap count and weighted target, packed in one integer, into one
     accumulator per regulator (QUAD_LEVELS apart in `packed`): one read-modify-write instead
     of two, four independent ones per sample, and four regulators' ranks loading at once.
-    Fills proxies and best_ranks as best_split's first two results, in draw order.
+    Fills ws.quad_proxies and ws.quad_ranks as best_split's first two results, in draw order
+    (for the rows ws.quad_rows, of ws.quad_levels values); total_f is the node's fixed-point
+    target sum (see packing).
     """
+    rows, samples, node_p, packed = ws.quad_rows, ws.samples, ws.node_p, ws.packed
+    n_levels, proxies, best_ranks = ws.quad_levels, ws.quad_proxies, ws.quad_ranks
+    start, m, total_n, inverse = node.start, node.m, node.total_n, node.inverse
     r0 = rows[0]
     r1 = rows[1]
     r2 = rows[2]
@@ -70,9 +75,7 @@ def best_splits_of_four(ranks, rows, samples, start, m, node_p, total_n, total_f
 
 
 @njit(inline="always")
-def best_splits_of_two(ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
-                        total_s, counts_a, sums_a, counts_b, sums_b, inverse, n_levels_a,
-                        n_levels_b):
+def best_splits_of_two(ranks, row_a, row_b, ws, node, n_levels_a, n_levels_b):
     """best_split's few-values path for two regulators in one pass over the node.
 
     The two regulators' accumulator updates are independent, so the core overlaps them: with
@@ -80,6 +83,9 @@ def best_splits_of_two(ranks, row_a, row_b, samples, start, m, node_n, node_s, t
     other. Returns both regulators' (proxy gain, highest rank that goes left), rank -1 when
     the regulator is constant in the node.
     """
+    samples, node_n, node_s = ws.samples, ws.node_n, ws.node_s
+    counts_a, sums_a, counts_b, sums_b = ws.counts, ws.sums, ws.counts_b, ws.sums_b
+    start, m, total_n, total_s, inverse = node
     for i in range(m):
         s = samples[np.uint64(start + i)]
         n = node_n[i]
@@ -97,14 +103,16 @@ def best_splits_of_two(ranks, row_a, row_b, samples, start, m, node_n, node_s, t
 
 
 @njit(inline="always")
-def best_splits_of_two_small(ranks, row_a, row_b, samples, start, m, node_n, node_s, total_n,
-                              total_s, unsorted_a, unsorted_b, keys_a, keys_b, inverse):
+def best_splits_of_two_small(ranks, row_a, row_b, ws, node):
     """best_split's small-node path for two regulators, their sorts interleaved.
 
     The counting sorts have no branches to mispredict, so interleaving two gives the core
     twice the independent work between the scans' mispredicted branches. Returns both
     regulators' (proxy gain, highest rank that goes left), rank -1 when constant.
     """
+    samples, node_n, node_s = ws.samples, ws.node_n, ws.node_s
+    unsorted_a, unsorted_b, keys_a, keys_b = ws.unsorted, ws.unsorted_b, ws.keys, ws.keys_b
+    start, m, total_n, total_s, inverse = node
     for i in range(m):
         s = samples[np.uint64(start + i)]
         unsorted_a[i] = (np.int64(ranks[row_a, s]) << 8) | i
@@ -119,19 +127,21 @@ def best_splits_of_two_small(ranks, row_a, row_b, samples, start, m, node_n, nod
             below_b += unsorted_b[j] < key_b
         keys_a[np.uint64(below_a)] = key_a
         keys_b[np.uint64(below_b)] = key_b
-    return scan_sorted_keys_of_two(keys_a, keys_b, m, node_n, node_s, total_n, total_s,
-                                    inverse)
+    return scan_sorted_keys_of_two(keys_a, keys_b, node_n, node_s, node)
 
 
 @njit(inline="always")
-def sort_keys_around_base(ranks, row, base, samples, start, m, node_n, node_s, off_keys,
-                          base_keys, keys):
+def sort_keys_around_base(ranks, row, base, samples, node, node_n, node_s, keys_of_row):
     """keys as best_split's small-node sort leaves them, for a regulator with a base rank
     (most of its samples share one value: zero, in single-cell data): only the keys off the
     base are sorted, by counting comparisons, and the base rank's keys, already in position
     order, go in between. Returns how many keys lie below the base and on it, and the base
     samples' summed weights and weighted targets, in position order from zero: the scan's
-    sums after the base block when none lies below it (see scan_keys_around_base)."""
+    sums after the base block when none lies below it (see scan_keys_around_base).
+    keys_of_row: (off_keys, base_keys, keys), the row's scratch and the sorted keys."""
+    off_keys, base_keys, keys = keys_of_row
+    start = node.start
+    m = node.m
     n_off = 0
     n_base = 0
     base_n = 0
@@ -165,37 +175,33 @@ def sort_keys_around_base(ranks, row, base, samples, start, m, node_n, node_s, o
 # path into each added about 40 % to compiling the engine (docs/benchmarks.md). Without
 # reference counting, as the growers: a call then passes its arrays with no atomic updates.
 @njit(nogil=True, _nrt=False)
-def best_splits_of_two_around_base(ranks, row_a, row_b, base_a, base_b, samples, start, m,
-                                    node_n, node_s, total_n, total_s, ws_a, ws_b, inverse):
+def best_splits_of_two_around_base(ranks, row_a, row_b, base_a, base_b, samples, node, node_n,
+                                    node_s, ws_a, ws_b):
     """best_split for two many-valued regulators with base ranks in a node of at most
     AROUND_BASE_NODE samples: the sorted keys and the sums of the path best_split takes (see
     scan_keys_around_base), so the same results to the bit, with the base rank's samples
     neither sorted nor scanned one by one. ws_a/ws_b: (off_keys, base_keys, keys) for each."""
-    off_a, on_a, keys_a = ws_a
-    off_b, on_b, keys_b = ws_b
-    n_below_a, n_base_a, base_n_a, base_s_a = sort_keys_around_base(
-        ranks, row_a, base_a, samples, start, m, node_n, node_s, off_a, on_a, keys_a)
-    n_below_b, n_base_b, base_n_b, base_s_b = sort_keys_around_base(
-        ranks, row_b, base_b, samples, start, m, node_n, node_s, off_b, on_b, keys_b)
-    grouped = m > SMALL_NODE
-    best_a, rank_a = scan_keys_around_base(keys_a, m, n_below_a, n_base_a, base_n_a,
-                                           base_s_a, base_a, grouped, node_n, node_s,
-                                           total_n, total_s, inverse)
-    best_b, rank_b = scan_keys_around_base(keys_b, m, n_below_b, n_base_b, base_n_b,
-                                           base_s_b, base_b, grouped, node_n, node_s,
-                                           total_n, total_s, inverse)
+    around_a = sort_keys_around_base(ranks, row_a, base_a, samples, node, node_n, node_s, ws_a)
+    around_b = sort_keys_around_base(ranks, row_b, base_b, samples, node, node_n, node_s, ws_b)
+    grouped = node.m > SMALL_NODE
+    best_a, rank_a = scan_keys_around_base(ws_a[2], around_a, base_a, grouped, node_n, node_s,
+                                           node)
+    best_b, rank_b = scan_keys_around_base(ws_b[2], around_b, base_b, grouped, node_n, node_s,
+                                           node)
     return best_a, rank_a, best_b, rank_b
 
 
 @njit(inline="always")
-def best_splits_of_two_distinct(ranks, row_a, row_b, samples, start, m, node_n, node_s,
-                                 total_n, total_s, rank_sample_a, rank_sample_b, bitmap_a,
-                                 bitmap_b, listed_a, listed_b, inverse):
+def best_splits_of_two_distinct(ranks, row_a, row_b, ws, node):
     """best_split's path for continuous regulators (no two samples share a value) in nodes
     of more than SMALL_NODE samples, for two regulators: one pass over the node notes where
     both regulators' ranks sit, and one scan walks both orders (one loop exit, two independent
     chains of sums). Returns both regulators' (proxy gain, highest rank that goes left).
     """
+    samples, node_n, node_s = ws.samples, ws.node_n, ws.node_s
+    rank_sample_a, rank_sample_b = ws.rank_sample, ws.rank_sample_b
+    bitmap_a, bitmap_b, listed_a, listed_b = ws.bitmap, ws.bitmap_b, ws.listed, ws.listed_b
+    start, m, total_n, total_s, inverse = node
     low_a = np.int64(1) << 40
     high_a = np.int64(-1)
     low_b = np.int64(1) << 40
@@ -426,9 +432,7 @@ def cuts_above_base_in_floats(sparse_samples, sparse_ranks, low, last, in_node, 
 
 
 @njit(inline="always")
-def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, base, node_pw,
-                          weight, fixed_float, in_node, kept, total_n, total_f, shift, unit,
-                          inverse):
+def best_split_along_list(data, row, ws, node, total_f, shift, unit):
     """best_split from a regulator's samples off its base rank (sparse_samples/sparse_ranks
     [first:last], in rank order, n_below of them below the base), in fixed point.
 
@@ -450,7 +454,13 @@ def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, ba
     above the base add them apart (cuts_above_base_in_floats), the same figures in fewer
     steps than unpacking a packed sum at every cut.
     """
-    n_below = min(n_below, last - first)
+    sparse_samples, sparse_ranks = data.sparse_samples, data.sparse_ranks
+    first, last = data.sparse_offsets[row], data.sparse_offsets[row + 1]
+    base = data.base_rank[row]
+    node_pw, weight, fixed_float, in_node, kept = (ws.node_pw, ws.weight, ws.fixed_float,
+                                                   ws.in_node, ws.kept)
+    total_n, inverse = node.total_n, node.inverse
+    n_below = min(data.sparse_below[row], last - first)
     node_packed = (np.int64(total_n) << shift) + total_f
     total = float(total_f)
     # Above the base, then the base rank's cut and those below it.
@@ -479,13 +489,12 @@ def best_split_along_list(sparse_samples, sparse_ranks, first, last, n_below, ba
         left -= node_pw[sparse_samples[k]]
         r_above = r
     if best < 0.0:
-        return -np.inf, np.int64(-1), True
-    return best * unit * unit, best_rank, False
+        return Split(-np.inf, np.int64(-1), True)
+    return Split(best * unit * unit, np.int64(best_rank), False)
 
 
 @njit(inline="always")
-def best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w, node_wy,
-                         counts, sums, counts_b, sums_b, total_n, total_s, inverse, n_levels):
+def best_split_off_base(data, row, ws, node, n_levels):
     """best_split's few-values path, adding only the regulator's samples off its base rank
     (sparse_samples/sparse_ranks[first:last]), for a regulator with few values.
 
@@ -493,6 +502,12 @@ def best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w,
     outside the node, so a listed sample outside it adds nothing; the base rank's accumulators
     get what the node's totals leave. Returns as best_split does.
     """
+    sparse_samples, sparse_ranks = data.sparse_samples, data.sparse_ranks
+    first, last = data.sparse_offsets[row], data.sparse_offsets[row + 1]
+    base = data.base_rank[row]
+    node_w, node_wy = ws.node_w, ws.node_wy
+    counts, sums, counts_b, sums_b = ws.counts, ws.sums, ws.counts_b, ws.sums_b
+    total_n, total_s, inverse = node.total_n, node.total_s, node.inverse
     # Most listed samples share one rank (ones, in counts), so alternate samples go to two
     # sets of accumulators: with one, each update would wait on the one before.
     for k in range(first, last - 1, 2):
@@ -526,20 +541,23 @@ def best_split_off_base(sparse_samples, sparse_ranks, first, last, base, node_w,
     # The scan stops at the node's highest rank, which may lie below the base rank.
     counts[base] = 0
     sums[base] = 0.0
-    return best, best_rank, best_rank < 0
+    return Split(best, np.int64(best_rank), best_rank < 0)
 
 
 @njit(inline="always")
-def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
-                counts, sums, bitmap, rank_sample, listed, keys, unsorted, inverse, n_levels,
-                continuous):
+def best_split(ranks, row, ws, node, n_levels, continuous):
     """Best split of samples[start:start+m] on one regulator, scanning it in rank order.
 
-    node_n/node_s hold the node's bootstrap counts and weighted targets; n_levels is how many
-    distinct values the regulator has over all samples. Returns (proxy gain sL²/nL + sR²/nR,
-    the highest rank that goes left, is_constant). The per-rank accumulators (counts, sums,
-    bitmap) are left zeroed for the next call. `continuous`: see _grow_forest.
+    ws.node_n/ws.node_s hold the node's bootstrap counts and weighted targets; n_levels is how
+    many distinct values the regulator has over all samples. Returns a Split (proxy gain
+    sL²/nL + sR²/nR, the highest rank that goes left, is_constant). The per-rank accumulators
+    (ws.counts, ws.sums, ws.bitmap) are left zeroed for the next call. `continuous`: see
+    grower.grow_forest.
     """
+    samples, node_n, node_s = ws.samples, ws.node_n, ws.node_s
+    counts, sums, bitmap, rank_sample = ws.counts, ws.sums, ws.bitmap, ws.rank_sample
+    listed, keys, unsorted = ws.listed, ws.keys, ws.unsorted
+    start, m, total_n, total_s, inverse = node
     best = -np.inf
     distinct = n_levels == ranks.shape[1]
     if n_levels <= FEW_LEVELS_PER_SAMPLE * m and not (continuous and distinct):
@@ -550,7 +568,7 @@ def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             counts[r] += node_n[i]
             sums[r] += node_s[i]
         best, best_rank = scan_every_rank(counts, sums, n_levels, total_n, total_s, inverse)
-        return best, best_rank, best_rank < 0
+        return Split(best, np.int64(best_rank), best_rank < 0)
 
     if m <= SMALL_NODE:
         # Sort (rank, position) packed in one integer by counting, for each key, the keys
@@ -564,7 +582,7 @@ def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                 below += unsorted[j] < key
             keys[np.uint64(below)] = key
         best, best_rank = scan_sorted_keys(keys, m, node_n, node_s, total_n, total_s, inverse)
-        return best, best_rank, best_rank < 0
+        return Split(best, np.int64(best_rank), best_rank < 0)
 
     # No two samples share a rank (continuous data): note where each rank's sample sits
     # instead of adding into accumulators, and always list the ranks from the bitmap.
@@ -590,7 +608,7 @@ def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
         if low == high:
             counts[low] = 0
             sums[low] = 0.0
-            return best, -1, True
+            return Split(best, np.int64(-1), True)
         best_rank = low
         if high - low <= DENSE_SPAN * m:
             # An empty rank repeats the previous split's gain, which never beats it.
@@ -600,7 +618,7 @@ def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
                     best_rank)
             counts[high] = 0
             sums[high] = 0.0
-            return best, best_rank, False
+            return Split(best, np.int64(best_rank), False)
         for i in range(m):
             r = np.int64(ranks[row, samples[np.uint64(start + i)]])
             bitmap[r >> 6] |= np.uint64(1) << np.uint64(r & 63)
@@ -618,24 +636,27 @@ def best_split(ranks, row, samples, start, m, node_n, node_s, total_n, total_s,
             if proxy > best:
                 best = proxy
                 best_rank = r
-        return best, best_rank, False
+        return Split(best, np.int64(best_rank), False)
     for t in range(n_listed - 1):
         left_n, left_s, best, best_rank = take_rank(
             counts, sums, listed[t], left_n, left_s, total_n, total_s, inverse, best, best_rank)
     counts[high] = 0
     sums[high] = 0.0
-    return best, best_rank, False
+    return Split(best, np.int64(best_rank), False)
 
 
 
 @njit(inline="always")
-def random_split(ranks, values, levels, level_offsets, few_levels, row, value_row, samples,
-                  start, m, node_s, total_n, total_s, node_values, inverse, state):
+def random_split(data, row, value_row, ws, node, state):
     """Extra-trees split: one uniform threshold between the node's min and max of a regulator
     (`row` of the ranks, `value_row` of the values).
 
     Returns (proxy gain, threshold, is_constant).
     """
+    ranks, values, levels, level_offsets = data.ranks, data.values, data.levels, data.level_offsets
+    few_levels = data.few_levels
+    samples, node_s, node_values = ws.samples, ws.node_s, ws.node_values
+    start, m, total_n, total_s, inverse = node
     low = np.inf
     high = -np.inf
     if few_levels:

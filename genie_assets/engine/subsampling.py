@@ -60,7 +60,7 @@ def subsampled_importances(ranked: RankedRegulators, inputs: list[np.ndarray],
     # continuous pairs': a compacted tree's cells are fewer than the samples, so "one sample
     # per rank" is no longer what a regulator's count of values says.
     grower = choose_grower(ranked, np.arange(ranked.ranks.shape[0]), False)
-    args = (*ranked, padded, np.array([len(i) for i in inputs], dtype=np.int64), ys,
+    args = (ranked, padded, np.array([len(i) for i in inputs], dtype=np.int64), ys,
             np.array(seeds, dtype=np.int64), np.array(n_candidates, dtype=np.int64),
             n_trees, bootstrap_seed, grower == FOUR_AT_ONCE, n_drawn)
     compile_ahead(_subsampled_importances, args)
@@ -69,10 +69,9 @@ def subsampled_importances(ranked: RankedRegulators, inputs: list[np.ndarray],
 
 
 @njit(nogil=True, cache=True)
-def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_rank,
-                            sparse_offsets, sparse_samples, sparse_ranks, sparse_below,
-                            value_rows, inputs, n_inputs, ys, seeds, n_candidates, n_trees,
+def _subsampled_importances(ranked, inputs, n_inputs, ys, seeds, n_candidates, n_trees,
                             bootstrap_seed, four_at_once, n_drawn):
+    ranks, sparse_samples, sparse_ranks = ranked.ranks, ranked.sparse_samples, ranked.sparse_ranks
     n_targets, n_samples = ys.shape
     n_rows = ranks.shape[0]
     importance = np.zeros(inputs.shape, dtype=np.float64)
@@ -104,7 +103,7 @@ def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_
     cell_y = empty_apart(n_drawn, np.float64)
     cell_fixed = empty_apart(n_drawn, np.int64)
     # One more rank than the data's: see compact_levels.
-    ws = new_workspace(n_drawn, inputs.shape[1], n_ranks + 1)
+    ws = new_workspace(n_drawn, inputs.shape[1], ranked.n_ranks + 1)
     # Variables, not literals, typed as _importances passes them: grow_forest then runs the
     # code compiled for it, instead of compiling once more for literal types.
     one_tree = np.int64(1)
@@ -113,11 +112,12 @@ def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_
 
     for _tree in range(n_trees):
         n_cells = draw_shared_bootstrap(bootstrap_state, drawn, position, cells, n_drawn)
-        tree_ranks = flat_ranks[:n_rows * n_cells].reshape((n_rows, n_cells))
-        compact_ranks(ranks, base_rank, sparse_offsets, sparse_samples, sparse_ranks, position,
-                      cells, n_cells, tree_ranks, tree_offsets, tree_samples,
-                      tree_sparse_ranks, tree_below)
-        compact_levels(level_offsets, n_cells, tree_levels)
+        # The tree's regulators: the data's, with ranks and lists cut down to its cells.
+        tree = RankedRegulators(ranked.values, flat_ranks[:n_rows * n_cells].reshape(
+            (n_rows, n_cells)), ranked.levels, tree_levels, ranked.n_ranks, ranked.base_rank,
+            tree_offsets, tree_samples, tree_sparse_ranks, tree_below, ranked.value_rows)
+        compact_ranks(ranked, tree, position, cells, n_cells)
+        compact_levels(ranked.level_offsets, n_cells, tree_levels)
         for k in range(n_targets):
             y = ys[k]
             scale = scales[k]
@@ -127,9 +127,7 @@ def _subsampled_importances(values, ranks, levels, level_offsets, n_ranks, base_
                 ws.weight[j] = drawn[cells[j]]
             target = Target(cell_y[:n_cells], shifts[k], 1.0 / scale, cell_fixed[:n_cells],
                             inverse, weights_given)
-            data = regulators_of(values, tree_ranks, levels, tree_levels, n_ranks, base_rank,
-                                 tree_offsets, tree_samples, tree_sparse_ranks, tree_below,
-                                 value_rows, inputs[k, :n_inputs[k]])
+            data = regulators_of(tree, inputs[k, :n_inputs[k]])
             state[0] = node_states[k]
             for f in range(n_inputs[k]):
                 this_tree[f] = 0.0
@@ -168,17 +166,20 @@ def draw_shared_bootstrap(state, drawn, position, cells, n_drawn):
 
 
 @njit(inline="always")
-def compact_ranks(ranks, base_rank, sparse_offsets, sparse_samples, sparse_ranks, position,
-                  cells, n_cells, tree_ranks, tree_offsets, tree_samples, tree_sparse_ranks,
-                  tree_below):
+def compact_ranks(ranked, tree, position, cells, n_cells):
     """The tree's block of ranks (regulators × its cells) and the regulators' lists of samples
     off their base rank cut down to its cells (as cell numbers, still in rank order).
 
     A listed regulator's row is its base rank but where its cut-down list says otherwise: its
     list is read in order (a tenth of its row's bytes in single-cell data), where gathering
     the cells' ranks reads every cache line of the row. The list is cut without a branch: every
-    entry is written, and the next one overwrites it unless its sample was drawn.
+    entry is written, and the next one overwrites it unless its sample was drawn. `tree`'s
+    ranks, sparse_offsets, sparse_samples, sparse_ranks and sparse_below are written.
     """
+    ranks, base_rank, sparse_offsets = ranked.ranks, ranked.base_rank, ranked.sparse_offsets
+    sparse_samples, sparse_ranks = ranked.sparse_samples, ranked.sparse_ranks
+    tree_ranks, tree_offsets, tree_samples = tree.ranks, tree.sparse_offsets, tree.sparse_samples
+    tree_sparse_ranks, tree_below = tree.sparse_ranks, tree.sparse_below
     kept = np.int64(0)
     tree_offsets[0] = 0
     for row in range(ranks.shape[0]):
