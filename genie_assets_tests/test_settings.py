@@ -133,3 +133,30 @@ def test_spark_connect_takes_the_place_of_a_master():
     # The server owns its JVM: no master, driver or jar settings from the client.
     assert config == {"spark.remote": "sc://spark-connect:15002", "spark.app.name": "genie-assets",
                       "spark.sql.shuffle.partitions": "400"}
+
+
+def test_spark_reads_s3_with_the_cached_hadoop_aws_and_the_endpoint_set_or_refuses(tmp_path):
+    from genie_assets.pipeline.resources import spark_config
+    from genie_assets.pipeline.spark_jars import hadoop_aws_set, pyspark_hadoop_version
+
+    env = {"GENIE_ENV": "aws", "GENIE_SPARK_READS_S3": "true", "AWS_REGION": "eu-west-1",
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:5999", "GENIE_JARS_DIR": str(tmp_path)}
+    settings = Settings.from_environ(env)
+    with pytest.raises(SettingsError, match="GENIE_SPARK_READS_S3=true needs hadoop-aws"):
+        spark_config(settings.spark, s3a=settings.aws)
+    jar_set = hadoop_aws_set(pyspark_hadoop_version())
+    folder = tmp_path / jar_set.folder_name
+    folder.mkdir()
+    (folder / "hadoop-aws.jar").write_bytes(b"PK")
+    (folder / "bundle.jar").write_bytes(b"PK")
+    (folder / "manifest.json").write_text(json.dumps(
+        {"coordinates": list(jar_set.coordinates), "jars": ["bundle.jar", "hadoop-aws.jar"]}))
+    config = spark_config(settings.spark, s3a=settings.aws)
+    assert config["spark.jars"].split(",") == [str(folder / "bundle.jar"),
+                                               str(folder / "hadoop-aws.jar")]
+    assert config["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5999"
+    assert config["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert config["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert config["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
+    assert not any("secret" in key or "access.key" in key for key in config), \
+        "credentials stay in the SDK's chain"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from dagster_pyspark import LazyPySparkResource
 
 from genie_assets import settings
-from genie_assets.errors import SparkDriverLostError
+from genie_assets.errors import SettingsError, SparkDriverLostError
 from genie_assets.pipeline import spark_jars
 from genie_assets.settings import AwsSettings, SparkSettings
 
@@ -66,12 +66,12 @@ def local_spark_config(cores: int = 2, driver_memory: str = "4g",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.host": "127.0.0.1",
     }
-    deployed = settings.deployment().spark
     if graphframes is None:
+        deployed = settings.deployment().spark
         graphframes = deployed.graphframes_package, deployed.graphframes_jar
     package, jar = graphframes
     if not package and not jar:
-        cache = Path(jars_dir or deployed.jars_dir)
+        cache = Path(jars_dir or settings.deployment().spark.jars_dir)
         jar = ",".join(str(path) for path in spark_jars.graphframes_jars(cache))
     if package:
         config["spark.jars.packages"] = package
@@ -87,7 +87,7 @@ def s3a_config(aws: AwsSettings, jars_dir: str) -> dict[str, Any]:
     instance role), never in Spark's settings."""
     jars = spark_jars.hadoop_aws_jars(Path(jars_dir))
     if not jars:
-        raise spark_jars.FetchError(
+        raise SettingsError(
             "GENIE_SPARK_READS_S3=true needs hadoop-aws on Spark's classpath and none is in "
             f"{jars_dir}: run `make setup` (it fetches hadoop-aws "
             f"{spark_jars.pyspark_hadoop_version()} from Maven Central), or set it false")
