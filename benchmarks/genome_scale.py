@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     reports = [json.loads(path.read_text())
                for path in sorted((artifacts / "shards").glob("shard-*.json"))]
     compute = sum(r["compute_seconds"] for r in reports)
+    signing = sum(r.get("sign_seconds", 0.0) for r in reports)
     inside = sum(r.get("total_seconds", 0.0) for r in reports)
     cores = os.cpu_count() or 1
     print(f"engine alone: genie3() over {args.sample_targets} targets, {cores} cores ...",
@@ -161,7 +162,9 @@ def main(argv=None) -> int:
     print(pd.DataFrame(rows, columns=["phase", "wall s", "peak GiB"]).to_string(index=False))
     print(f"\nshards: {len(reports)}; summed compute {compute:,.1f} s, summed time inside the "
           f"shard program {inside:,.1f} s (median per shard "
-          f"{statistics.median(r['compute_seconds'] for r in reports):.1f} s compute)")
+          f"{statistics.median(r['compute_seconds'] for r in reports):.1f} s compute); signing "
+          f"the edges (Spearman rho) {signing:,.1f} s, {signing / max(compute, 1e-9):.1%} of the "
+          "compute")
     print(f"engine alone on the same data and cores: {per_target * 1000:.1f} ms per target, "
           f"{engine_wall:,.1f} s for all {n_targets:,}")
     print(f"shard phase efficiency (engine time / backfill wall time): {efficiency:.2f}")

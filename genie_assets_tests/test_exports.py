@@ -6,7 +6,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from genie_assets.network.exports import SIF_INTERACTION
+from genie_assets.network.exports import SIF_ACTIVATES, SIF_REPRESSES
 from genie_assets.pipeline.layout import FILTERED_NETWORK, GENE_DEGREES, GENE_MODULES, GRAPHML, SIF
 
 
@@ -22,6 +22,7 @@ def test_graphml_holds_the_network_with_typed_attributes(toy_run):
     for row in network.itertuples():
         assert graph.edges[row.regulator, row.target]["importance"] == pytest.approx(
             row.importance)
+        assert graph.edges[row.regulator, row.target]["rho"] == pytest.approx(row.rho)
     for gene, attributes in graph.nodes(data=True):
         # networkx types the values from the file's declared attr.type.
         assert attributes["module"] == modules.loc[gene, "module"]
@@ -37,6 +38,8 @@ def test_sif_holds_every_edge_of_the_network(toy_run):
     with open(store.path(*SIF), newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     assert {len(row) for row in rows} == {3}
-    assert {row[1] for row in rows} == {SIF_INTERACTION}
-    assert sorted((row[0], row[2]) for row in rows) == sorted(
-        map(tuple, network[["regulator", "target"]].to_numpy()))
+    # Each edge's interaction says its sign, read from rho independently here.
+    expected = {(r, "represses" if rho < 0 else "activates", t)
+                for r, t, rho in network[["regulator", "target", "rho"]].itertuples(index=False)}
+    assert {tuple(row) for row in rows} == expected
+    assert {row[1] for row in rows} == {SIF_ACTIVATES, SIF_REPRESSES}, "the toy has both"

@@ -144,6 +144,39 @@ def test_merge_refuses_shards_computed_with_other_parameters(prepared, tmp_path)
     assert not any(f"{key}:" in message for key in SHARD_KEYS if key != SHARD_KEYS[1])
 
 
+def test_merge_refuses_a_shard_written_before_edges_were_signed(prepared):
+    """A shard of an older shard program (no rho column, no sign_seconds in its report) cannot
+    join signed ones: the merge names it as stale (so the backfill lists it), and once re-run
+    the edge table carries rho."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from genie_assets.shard.contract import SHARD_METADATA_KEY
+
+    resources, instance = prepared
+    store = resources["store"]
+    for key in SHARD_KEYS:
+        assert run(["importance_shards"], resources, instance, partition_key=key).success
+    old_key = SHARD_KEYS[2]
+    table = pq.read_table(store.shard_file(old_key))
+    report = json.loads(table.schema.metadata[SHARD_METADATA_KEY])
+    del report["sign_seconds"]
+    pq.write_table(table.drop_columns(["rho"]).replace_schema_metadata(
+        {SHARD_METADATA_KEY: json.dumps(report)}), store.shard_file(old_key))
+    store.shard_report_file(old_key).write_text(json.dumps(report))
+    result = run(["edge_table"], resources, instance)
+    assert not result.success
+    message = failure_messages(result)
+    assert (f"{old_key}: written by a shard program older than signed edges "
+            "(no rho column)") in message
+    assert not any(f"{key}:" in message for key in SHARD_KEYS if key != old_key)
+    assert run(["importance_shards"], resources, instance, partition_key=old_key).success
+    assert run(["edge_table"], resources, instance).success
+    edges = pd.read_parquet(store.path(*EDGE_TABLE))
+    assert list(edges.columns) == ["regulator", "target", "importance", "rho"]
+
+
 def test_rerun_replaces_exactly_its_own_file(prepared):
     resources, instance = prepared
     store = resources["store"]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genie_assets.network.regulons import RHO_THRESHOLD
 from genie_assets.pipeline.layout import (
     ADJACENCY_TSV,
     EDGE_TABLE,
@@ -95,8 +96,8 @@ def test_the_adjacency_tsv_reads_back_with_pandas_and_csv(awkward_run):
     network = pd.read_parquet(awkward_run.path(*FILTERED_NETWORK))
     expected = set(zip(network.regulator, network.target))
     rows = read_tsv_rows(awkward_run.path(*ADJACENCY_TSV))
-    assert rows[0] == ["TF", "target", "importance"]
-    assert {(tf, target) for tf, target, _ in rows[1:]} == expected
+    assert rows[0] == ["TF", "target", "importance", "rho"]
+    assert {(tf, target) for tf, target, _, _ in rows[1:]} == expected
     frame = pd.read_csv(awkward_run.path(*ADJACENCY_TSV), sep="\t", dtype=str,
                         keep_default_na=False)
     assert set(zip(frame.TF, frame.target)) == expected
@@ -116,8 +117,10 @@ def test_hubs_gmt_and_sif_hold_the_names_as_written(awkward_run):
            awkward_run.path(*REGULONS_GMT).read_text(encoding="utf-8").splitlines()]
     assert gmt, "every regulator with a target is a regulon here"
     for fields in gmt:
-        assert fields[0] in REGULATORS
-        assert set(fields[2:]) == set(network.target[network.regulator == fields[0]])
+        regulator, sign = fields[0][:-3], fields[0][-3:]
+        assert regulator in REGULATORS and sign in ("(+)", "(-)")
+        signed = network.rho > RHO_THRESHOLD if sign == "(+)" else network.rho < -RHO_THRESHOLD
+        assert set(fields[2:]) == set(network.target[(network.regulator == regulator) & signed])
 
 
 def test_graphml_parses_to_the_network_with_its_names(awkward_run):

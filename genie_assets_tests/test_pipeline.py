@@ -64,8 +64,9 @@ def test_filtered_network_keeps_the_top_regulators_of_each_target(toy_run):
         map(tuple, expected[["regulator", "target"]].to_numpy()))
     assert metadata["filtered_network"]["n_edges"].value == len(expected)
     adjacency = pd.read_csv(store.path("exports", "adjacency.tsv"), sep="\t")
-    assert list(adjacency.columns) == ["TF", "target", "importance"]
+    assert list(adjacency.columns) == ["TF", "target", "importance", "rho"]
     assert adjacency.importance.is_monotonic_decreasing
+    assert adjacency.rho.between(-1, 1).all() and (adjacency.rho < 0).any()
 
 
 def test_degrees_and_hubs_match_an_independent_count(toy_run):

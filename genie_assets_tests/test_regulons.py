@@ -9,8 +9,13 @@ import pytest
 from dagster import materialize
 
 from genie_assets.errors import ExportError
-from genie_assets.inputs.toy import toy_dataset
-from genie_assets.network.regulons import RegulonRule, regulon_edges, write_gmt
+from genie_assets.inputs.toy import toy_network
+from genie_assets.network.regulons import (
+    RHO_THRESHOLD,
+    RegulonRule,
+    regulon_edges,
+    write_gmt,
+)
 from genie_assets.pipeline.assets.exploration import regulons
 from genie_assets.pipeline.layout import (
     FILTERED_NETWORK,
@@ -42,43 +47,51 @@ def materialize_regulons(toy_run, tmp_path, **config):
     return store, result.asset_materializations_for_node("regulons")[0].metadata
 
 
-def test_thresholded_regulons_are_the_toy_networks_known_target_sets(toy_run, tmp_path):
+def test_thresholded_regulons_are_the_toy_networks_known_signed_target_sets(toy_run, tmp_path):
+    """The toy's targets respond to each regulator with a sign drawn at random: the regulons
+    are its activated targets as TF(+) and its repressed ones as TF(-), exactly."""
     store, metadata = materialize_regulons(toy_run, tmp_path, min_targets=1,
                                            min_importance=KNOWN_ANSWER_THRESHOLD)
-    _, regulators, gold = toy_dataset()
-    true = gold[gold.label == 1]
+    _, regulators, _, signs = toy_network()
     found = pd.read_parquet(store.path(*REGULONS))
     # The toy's regulators are themselves unregulated: edges into them are noise near 1/7,
     # which no threshold separates from weak true edges, so they are compared apart.
     into_targets = found[~found.target.isin(regulators)]
-    assert {r: set(g.target) for r, g in into_targets.groupby("regulator")} == {
-        r: set(g.target) for r, g in true.groupby("regulator")}
-    network = pd.read_parquet(store.path(*FILTERED_NETWORK))
-    into_regulators = network[network.target.isin(regulators)
-                              & (network.importance >= KNOWN_ANSWER_THRESHOLD)]
-    assert set(map(tuple, found[found.target.isin(regulators)][["regulator", "target"]]
-                   .to_numpy())) == set(map(tuple, into_regulators[["regulator", "target"]]
-                                            .to_numpy()))
-    assert metadata["n_regulons"].value == found.regulator.nunique() == len(regulators)
+    expected: dict[str, set] = {}
+    for (regulator, target), sign in signs.items():
+        expected.setdefault(f"{regulator}({'+' if sign > 0 else '-'})", set()).add(target)
+    assert {r: set(g.target) for r, g in into_targets.groupby("regulon")} == expected
+    assert {"+", "-"} == {name[-2] for name in expected}, "the toy has both kinds"
+    assert (found.rho[found.regulon.str.endswith("(+)")] > RHO_THRESHOLD).all()
+    assert (found.rho[found.regulon.str.endswith("(-)")] < -RHO_THRESHOLD).all()
+    assert metadata["n_regulons"].value == found.regulon.nunique()
+    assert metadata["n_activating_regulons"].value == len(
+        {name for name in found.regulon if name.endswith("(+)")})
+    assert metadata["n_repressing_regulons"].value == len(
+        {name for name in found.regulon if name.endswith("(-)")})
     assert metadata["n_edges"].value == len(found)
 
 
 def test_gmt_and_adjacencies_reread_give_the_regulons(toy_run, tmp_path):
-    store, metadata = materialize_regulons(toy_run, tmp_path, min_targets=20)
+    store, metadata = materialize_regulons(toy_run, tmp_path, min_targets=12)
     found = pd.read_parquet(store.path(*REGULONS))
     network = pd.read_parquet(store.path(*FILTERED_NETWORK))
-    sizes = network.groupby("regulator").size()
-    assert set(found.regulator) == set(sizes[sizes >= 20].index)
-    assert 0 < found.regulator.nunique() < network.regulator.nunique(), "the rule must bite"
+    signed = network[network.rho.abs() > RHO_THRESHOLD]
+    names = signed.regulator + "(" + (signed.rho > 0).map({True: "+", False: "-"}) + ")"
+    sizes = names.value_counts()
+    assert set(found.regulon) == set(sizes[sizes >= 12].index)
+    assert 0 < found.regulon.nunique() < names.nunique(), "the rule must bite"
     gmt = read_gmt(store.path(*REGULONS_GMT))
-    assert set(gmt) == set(found.regulator)
-    for regulator, group in found.groupby("regulator"):
-        description, genes = gmt[regulator]
+    assert set(gmt) == set(found.regulon)
+    for regulon, group in found.groupby("regulon"):
+        description, genes = gmt[regulon]
         strongest_first = group.sort_values(["importance", "target"], ascending=[False, True])
         assert genes == strongest_first.target.tolist()
         assert f"{len(genes)} targets" in description
+        kind = "activating" if regulon.endswith("(+)") else "repressing"
+        assert f"{kind} regulon of {group.regulator.iloc[0]}:" in description
     adjacencies = pd.read_csv(store.path(*REGULON_ADJACENCIES), sep="\t")
-    assert list(adjacencies.columns) == ["TF", "target", "importance"]
+    assert list(adjacencies.columns) == ["TF", "target", "importance", "rho"]
     assert len(adjacencies) == len(found) == metadata["n_edges"].value
 
 

@@ -44,7 +44,8 @@ ENGINE_DIR = Path(__file__).resolve().parent
 
 # The engine's modules that hold no compiled code (its Python front, and this one): editing
 # them compiles nothing afresh. One that gains a compiled function is hashed again.
-WITHOUT_COMPILED_CODE = {"__init__.py", "compile_cache.py", "core.py", "fast.py", "params.py"}
+WITHOUT_COMPILED_CODE = {"__init__.py", "compile_cache.py", "core.py", "correlation.py", "fast.py",
+                         "params.py"}
 
 
 @functools.lru_cache(maxsize=None)

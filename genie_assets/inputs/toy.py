@@ -17,12 +17,21 @@ def toy_dataset(
     plus noise, so the network is recoverable but not trivially linear. The gold standard lists
     every (regulator, target) pair but self-pairs, with `label` 1 for the true edges.
     """
+    expression, regulators, gold, _ = toy_network(n_regulators, n_targets, n_samples, seed)
+    return expression, regulators, gold
+
+
+def toy_network(
+    n_regulators: int = 8, n_targets: int = 32, n_samples: int = 150, seed: int = TOY_SEED
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame, dict[tuple[str, str], int]]:
+    """toy_dataset, with each true edge's sign: +1 where the regulator activates the target
+    (its response adds), -1 where it represses it."""
     rng = np.random.default_rng(seed)
     regulators = [f"TF{i + 1:02d}" for i in range(n_regulators)]
     targets = [f"G{i + 1:03d}" for i in range(n_targets)]
     regulator_levels = rng.lognormal(mean=0.0, sigma=0.6, size=(n_samples, n_regulators))
     columns = {name: regulator_levels[:, i] for i, name in enumerate(regulators)}
-    true_edges = set()
+    signs = {}
     for target in targets:
         n_inputs = rng.integers(1, 4)
         inputs = rng.choice(n_regulators, size=n_inputs, replace=False)
@@ -32,12 +41,12 @@ def toy_dataset(
             response = x**2 / (1.0 + x**2)
             sign = rng.choice([-1.0, 1.0])
             level += sign * rng.uniform(1.0, 2.0) * response
-            true_edges.add((regulators[i], target))
+            signs[regulators[i], target] = int(sign)
         columns[target] = level + rng.normal(scale=0.15, size=n_samples)
     expression = pd.DataFrame(columns, index=[f"S{i + 1:03d}" for i in range(n_samples)])
     genes = list(expression.columns)
     gold = pd.DataFrame(
-        [(r, t, int((r, t) in true_edges)) for r in regulators for t in genes if r != t],
+        [(r, t, int((r, t) in signs)) for r in regulators for t in genes if r != t],
         columns=["regulator", "target", "label"],
     )
-    return expression, regulators, gold
+    return expression, regulators, gold, signs

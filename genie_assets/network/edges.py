@@ -101,6 +101,8 @@ def staleness(report: Mapping, input_fingerprint: str, params: Mapping[str, obje
         reasons.append(f"parameters {differing} (expected {expected})")
     if report["n_shards"] != n_shards:
         reasons.append(f"one of {report['n_shards']} shards (expected {n_shards})")
+    if "sign_seconds" not in report:
+        reasons.append("written by a shard program older than signed edges (no rho column)")
     return ", ".join(reasons)
 
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -15,17 +16,22 @@ from genie_assets.errors import ExportError
 from genie_assets.files import atomic_path, final_path
 from genie_assets.inputs.expression import UNWRITABLE_NAME
 
+# SIF's interaction type: by the sign of the edge's Spearman rho; "regulates" without one.
 SIF_INTERACTION = "regulates"
+SIF_ACTIVATES = "activates"
+SIF_REPRESSES = "represses"
 
 
 def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
-    """`TF<TAB>target<TAB>importance`, strongest first, as arboreto and pySCENIC write it.
+    """`TF<TAB>target<TAB>importance<TAB>rho`, strongest first, as arboreto writes it and
+    pySCENIC adds rho (the Spearman correlation its later steps read the sign from).
 
     Spark writes the sorted rows through one task into a single part file, which is then
     renamed into place; nothing is collected on the driver.
     """
     with atomic_path(output.with_suffix(".spark")) as folder:
-        (network.select(F.col("regulator").alias("TF"), "target", "importance")
+        signed = ["rho"] if "rho" in network.columns else []
+        (network.select(F.col("regulator").alias("TF"), "target", "importance", *signed)
          .repartition(1)
          .sortWithinPartitions(F.col("importance").desc(), "TF", "target")
          # RFC 4180 quoting (a quote in a name doubled, as pandas and csv read it), not
@@ -52,11 +58,17 @@ def refuse_unwritable_names(edges: pd.DataFrame, what: str, output: Path) -> Non
 
 
 def write_sif(network: pd.DataFrame, output: Path) -> None:
-    """Simple Interaction Format (Cytoscape): `regulator<TAB>regulates<TAB>target` per edge."""
+    """Simple Interaction Format (Cytoscape): `regulator<TAB>activates<TAB>target` per edge
+    (`represses` where its rho is negative; `regulates` for a network without rho)."""
     refuse_unwritable_names(network, "SIF", output)
+    if "rho" in network.columns:
+        interactions = np.where(network["rho"] < 0, SIF_REPRESSES, SIF_ACTIVATES)
+    else:
+        interactions = np.full(len(network), SIF_INTERACTION)
     with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        for regulator, target in network[["regulator", "target"]].itertuples(index=False):
-            handle.write(f"{regulator}\t{SIF_INTERACTION}\t{target}\n")
+        for regulator, interaction, target in zip(network["regulator"], interactions,
+                                                  network["target"]):
+            handle.write(f"{regulator}\t{interaction}\t{target}\n")
 
 
 GRAPHML_NODE_ATTRIBUTES = {"module": "int", "in_degree": "int", "out_degree": "int",
@@ -64,8 +76,9 @@ GRAPHML_NODE_ATTRIBUTES = {"module": "int", "in_degree": "int", "out_degree": "i
 
 
 def write_graphml(network: pd.DataFrame, genes: pd.DataFrame, output: Path) -> None:
-    """A directed GraphML graph (Cytoscape, Gephi) with typed attributes: `importance` on each
-    edge, and on each gene the columns of `genes` named in GRAPHML_NODE_ATTRIBUTES."""
+    """A directed GraphML graph (Cytoscape, Gephi) with typed attributes: `importance` (and
+    `rho`, its sign) on each edge, and on each gene the columns of `genes` named in
+    GRAPHML_NODE_ATTRIBUTES."""
     refuse_unwritable_names(network, "GraphML", output)
     attributes = {name: kind for name, kind in GRAPHML_NODE_ATTRIBUTES.items()
                   if name in genes.columns}
@@ -77,9 +90,11 @@ def write_graphml(network: pd.DataFrame, genes: pd.DataFrame, output: Path) -> N
         for name, kind in attributes.items():
             handle.write(f'  <key id="{name}" for="node" attr.name="{name}" '
                          f'attr.type="{kind}"/>\n')
-        handle.write('  <key id="importance" for="edge" attr.name="importance" '
-                     'attr.type="double"/>\n'
-                     '  <graph id="genie3" edgedefault="directed">\n')
+        edge_attributes = ["importance", *(["rho"] if "rho" in network.columns else [])]
+        for name in edge_attributes:
+            handle.write(f'  <key id="{name}" for="edge" attr.name="{name}" '
+                         'attr.type="double"/>\n')
+        handle.write('  <graph id="genie3" edgedefault="directed">\n')
         for gene in names:
             data = ""
             if gene in by_gene.index:
@@ -87,10 +102,11 @@ def write_graphml(network: pd.DataFrame, genes: pd.DataFrame, output: Path) -> N
                 data = "".join(f'<data key="{name}">{_graphml_value(row[name], kind)}</data>'
                                for name, kind in attributes.items() if pd.notna(row[name]))
             handle.write(f"    <node id={quoteattr(gene)}>{data}</node>\n")
-        for row in network[["regulator", "target", "importance"]].itertuples(index=False):
-            handle.write(
-                f"    <edge source={quoteattr(row.regulator)} target={quoteattr(row.target)}>"
-                f'<data key="importance">{float(row.importance)!r}</data></edge>\n')
+        for row in network[["regulator", "target", *edge_attributes]].itertuples(index=False):
+            data = "".join(f'<data key="{name}">{float(getattr(row, name))!r}</data>'
+                           for name in edge_attributes)
+            handle.write(f"    <edge source={quoteattr(row.regulator)} "
+                         f"target={quoteattr(row.target)}>{data}</edge>\n")
         handle.write("  </graph>\n</graphml>\n")
 
 

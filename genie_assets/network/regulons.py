@@ -1,9 +1,12 @@
 """Regulons: each regulator with its targets in the filtered network, as gene sets.
 
 A regulon is what enrichment tools test (GSEA, decoupler, fgsea read GMT) and what pySCENIC's
-later steps start from (its adjacencies: TF, target, importance). A regulator's regulon is every
-target it has in the filtered network at `importance ≥ min_importance`; regulators with fewer
-than `min_targets` such targets have none (a set of two genes tests nothing).
+later steps start from (its adjacencies: TF, target, importance, rho). A regulator's targets in
+the filtered network at `importance ≥ min_importance` are split by the sign of their Spearman
+rho, as pySCENIC names them: `TF(+)`, the targets that rise with it (rho > 0.03), and `TF(-)`,
+those that fall (rho < -0.03); an edge nearer 0 has no clear direction and is in neither. A set
+with fewer than `min_targets` targets is left out (a set of two genes tests nothing). A network
+without rho (from elsewhere) gives one unsigned regulon per regulator, named after it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from genie_assets.files import atomic_path
@@ -18,6 +22,10 @@ from genie_assets.network.exports import refuse_unwritable_names
 
 DEFAULT_MIN_TARGETS = 10
 DEFAULT_MIN_IMPORTANCE = 0.0
+# pySCENIC's rho_threshold: an edge of smaller |rho| activates or represses too weakly to say.
+RHO_THRESHOLD = 0.03
+RHO = "rho"
+SIGN_NAMES = {"+": "activating", "-": "repressing"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,24 +40,39 @@ class RegulonRule:
 
 
 def regulon_edges(network: pd.DataFrame, rule: RegulonRule) -> pd.DataFrame:
-    """The edges of every regulon: regulator, target, importance, by regulator then strongest
-    target first (ties by target name)."""
+    """The edges of every regulon: regulon (`TF(+)`, `TF(-)`, or the regulator's name where the
+    network has no rho), regulator, target, importance[, rho], by regulon then strongest target
+    first (ties by target name)."""
     if rule.min_targets < 1:
         raise ValueError(f"a regulon needs at least one target, got min_targets={rule.min_targets}")
-    kept = network[network["importance"] >= rule.min_importance]
-    kept = kept[kept["regulator"] != kept["target"]]
-    counts = kept.groupby("regulator")["target"].transform("size")
+    kept = network[(network["importance"] >= rule.min_importance)
+                   & (network["regulator"] != network["target"])]
+    columns = ["regulator", "target", "importance"]
+    if RHO in kept.columns:
+        sign = np.where(kept[RHO] > RHO_THRESHOLD, "+",
+                        np.where(kept[RHO] < -RHO_THRESHOLD, "-", ""))
+        kept = kept[sign != ""].assign(regulon=kept["regulator"][sign != ""] + "("
+                                       + sign[sign != ""] + ")")
+        columns.append(RHO)
+    else:
+        kept = kept.assign(regulon=kept["regulator"])
+    counts = kept.groupby("regulon")["target"].transform("size")
     kept = kept[counts >= rule.min_targets]
-    return (kept[["regulator", "target", "importance"]]
-            .sort_values(["regulator", "importance", "target"], ascending=[True, False, True],
+    return (kept[["regulon", *columns]]
+            .sort_values(["regulon", "importance", "target"], ascending=[True, False, True],
                          kind="mergesort")
             .reset_index(drop=True))
 
 
 def regulon_sets(edges: pd.DataFrame) -> dict[str, list[str]]:
-    """Regulator → its targets, strongest first, from `regulon_edges`."""
-    return {regulator: group["target"].tolist()
-            for regulator, group in edges.groupby("regulator", sort=True)}
+    """Regulon → its targets, strongest first, from `regulon_edges`."""
+    return {regulon: group["target"].tolist()
+            for regulon, group in edges.groupby("regulon", sort=True)}
+
+
+def regulon_kind(name: str) -> str:
+    """'activating', 'repressing' or '' (unsigned), from a regulon's name."""
+    return SIGN_NAMES.get(name[-2], "") if name.endswith(("(+)", "(-)")) else ""
 
 
 def write_gmt(edges: pd.DataFrame, output: Path, rule: RegulonRule) -> int:
@@ -58,15 +81,18 @@ def write_gmt(edges: pd.DataFrame, output: Path, rule: RegulonRule) -> int:
     refuse_unwritable_names(edges, "GMT", output)
     sets = regulon_sets(edges)
     with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        for regulator, targets in sets.items():
-            description = (f"genie-assets GENIE3 regulon of {regulator}: {len(targets)} "
+        for regulon, targets in sets.items():
+            kind = regulon_kind(regulon)
+            description = (f"genie-assets GENIE3 {kind + ' ' if kind else ''}regulon of "
+                           f"{regulon.removesuffix('(+)').removesuffix('(-)')}: {len(targets)} "
                            f"{rule.describe()}")
-            handle.write("\t".join([regulator, description, *targets]) + "\n")
+            handle.write("\t".join([regulon, description, *targets]) + "\n")
     return len(sets)
 
 
 def write_adjacencies(edges: pd.DataFrame, output: Path) -> None:
-    """pySCENIC-style adjacencies of the regulons: `TF<TAB>target<TAB>importance`."""
+    """pySCENIC-style adjacencies of the regulons: `TF<TAB>target<TAB>importance[<TAB>rho]`."""
     refuse_unwritable_names(edges, "adjacency TSV", output)
     with atomic_path(output) as temporary:
-        edges.rename(columns={"regulator": "TF"}).to_csv(temporary, sep="\t", index=False)
+        (edges.drop(columns="regulon").rename(columns={"regulator": "TF"})
+         .to_csv(temporary, sep="\t", index=False))

@@ -130,6 +130,7 @@ class ShardReport(TypedDict, total=False):
     estimated_peak_mib: float
     compute_seconds: float  # the engine's time; a combined shard's is its slowest host's
     compile_seconds: float  # before that, compiling or loading the engine; the slowest host's
+    sign_seconds: float  # after it, each edge's Spearman rho (its sign); the slowest host's
     started_at: float  # Unix time
     finished_at: float
     seconds_per_target: float
@@ -155,7 +156,7 @@ class ShardReport(TypedDict, total=False):
 
 # The figures of a whole shard, which replace its first host's own once hosts are combined.
 SHARD_TOTALS = ("host", "n_targets", "n_edges", "cores", "compute_seconds", "compile_seconds",
-                "started_at", "finished_at", "seconds_per_target")
+                "sign_seconds", "started_at", "finished_at", "seconds_per_target")
 
 
 def combine_reports(reports: list[ShardReport]) -> ShardReport:
@@ -174,6 +175,7 @@ def combine_reports(reports: list[ShardReport]) -> ShardReport:
         "cores": sum(r["cores"] for r in reports),
         "compute_seconds": compute_seconds,
         "compile_seconds": max(r.get("compile_seconds", 0.0) for r in reports),
+        "sign_seconds": max(r.get("sign_seconds", 0.0) for r in reports),
         "started_at": min(r["started_at"] for r in reports),
         "finished_at": max(r["finished_at"] for r in reports),
         "seconds_per_target": round(compute_seconds / max(1, n_targets), 5),

@@ -38,6 +38,7 @@ from genie_assets.engine.core import (
     resolve_n_jobs,
     shares_bootstraps,
 )
+from genie_assets.engine.correlation import RHO_COLUMN, spearman_rho
 from genie_assets.engine.params import Genie3Params
 from genie_assets.errors import ShardMemoryError
 from genie_assets.files import atomic_path
@@ -59,7 +60,7 @@ from genie_assets.shard.contract import (
 from genie_assets.shard.sharding import targets_for_shard
 
 EDGE_SCHEMA = pa.schema([("regulator", pa.string()), ("target", pa.string()),
-                         ("importance", pa.float32())])
+                         ("importance", pa.float32()), (RHO_COLUMN, pa.float32())])
 
 
 def edge_schema(columns) -> pa.Schema:
@@ -190,6 +191,9 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     compute_seconds = time.perf_counter() - compute_started - compiling
     if compiling > 5:
         log(f"{partition_key}: {compiling:.0f} s of that compiling the engine")
+    signing_started = time.perf_counter()
+    edges[RHO_COLUMN] = spearman_rho(expression, edges["regulator"], edges["target"])
+    sign_seconds = time.perf_counter() - signing_started
 
     shard_report = ShardReport(**{
         "partition_key": partition_key,
@@ -205,6 +209,7 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
         "estimated_peak_mib": round(needed / 2**20, 1),
         "compute_seconds": round(compute_seconds, 3),
         "compile_seconds": round(compiling, 3),
+        "sign_seconds": round(sign_seconds, 3),
         "started_at": round(started_at, 3),
         "finished_at": round(time.time(), 3),
         "seconds_per_target": round(compute_seconds / max(1, len(host_targets)), 5),

@@ -26,6 +26,7 @@ from genie_assets.network.regulons import (
     DEFAULT_MIN_TARGETS,
     RegulonRule,
     regulon_edges,
+    regulon_kind,
     write_adjacencies,
     write_gmt,
 )
@@ -119,7 +120,7 @@ class RegulonConfig(Config):
        automation_condition=FOLLOWS_UPSTREAM)
 def regulons(context: AssetExecutionContext, config: RegulonConfig, store: ArtifactStore
              ) -> MaterializeResult:
-    """Regulons: each regulator with enough targets in the network, as GMT gene sets."""
+    """Regulons: each regulator's activated (TF(+)) and repressed (TF(-)) targets, as GMT sets."""
     rule = RegulonRule(min_targets=config.min_targets, min_importance=config.min_importance)
     edges = regulon_edges(read_network(store), rule)
     with store.writing(*REGULONS) as temporary:
@@ -128,10 +129,13 @@ def regulons(context: AssetExecutionContext, config: RegulonConfig, store: Artif
         n_regulons = write_gmt(edges, temporary, rule)
     with store.writing(*REGULON_ADJACENCIES) as temporary:
         write_adjacencies(edges, temporary)
-    sizes = edges.groupby("regulator").size().sort_values(ascending=False, kind="mergesort")
+    sizes = edges.groupby("regulon").size().sort_values(ascending=False, kind="mergesort")
     largest = sizes.head(10).rename("targets").reset_index()
+    kinds = pd.Series([regulon_kind(name) for name in sizes.index], dtype=object)
     return MaterializeResult(metadata={
         "n_regulons": n_regulons,
+        "n_activating_regulons": int((kinds == "activating").sum()),
+        "n_repressing_regulons": int((kinds == "repressing").sum()),
         "n_edges": len(edges),
         "median_regulon_size": float(sizes.median()) if len(sizes) else 0.0,
         "largest_regulons": MetadataValue.md(largest.to_markdown(index=False)),
