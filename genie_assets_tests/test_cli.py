@@ -191,20 +191,21 @@ def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
     assert overlap(steps) <= limit, "yet no more shards than the pool's limit computed at once"
 
 
-def run_workers() -> int:
-    """Dagster run workers alive on this machine: the processes a code server spawns, one per
-    launched run (its steps' own processes are their children)."""
-    commands, parents = {}, {}
+def run_workers(home: Path) -> int:
+    """Dagster run workers alive for the instance at `home`: the processes its code server
+    spawns, one per launched run (their steps' own processes are their children)."""
+    commands, parents, homes = {}, {}, {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             commands[proc.name] = (proc / "cmdline").read_bytes()
             parents[proc.name] = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            homes[proc.name] = f"DAGSTER_HOME={home}".encode() in (proc / "environ").read_bytes()
         except OSError:
             continue
     servers = {pid for pid, command in commands.items()
-               if b"dagster\0api\0grpc" in command}
+               if b"dagster\0api\0grpc" in command and homes.get(pid)}
     return sum(1 for pid, command in commands.items()
                if parents.get(pid) in servers and b"spawn_main" in command)
 
@@ -235,7 +236,7 @@ def test_a_backfill_never_has_more_shard_runs_alive_than_the_pool_allows(tmp_pat
 
     def sample() -> None:
         while not stop.wait(SAMPLE_SECONDS):
-            seen.append(run_workers())
+            seen.append(run_workers(home))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
