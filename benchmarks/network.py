@@ -63,7 +63,7 @@ def spark_session(cores: int, memory: str):
     from genie_assets.pipeline.resources.spark import local_spark_config
 
     config = local_spark_config(cores=cores, driver_memory=memory)
-    # Tuned for a scan-and-rank workload on a small machine (see README, "Network benchmark").
+    # Tuned for a scan-and-rank workload on a small machine (docs/benchmarks.md).
     config.update({
         "spark.sql.shuffle.partitions": str(cores * 4),
         "spark.sql.files.maxPartitionBytes": str(256 << 20),

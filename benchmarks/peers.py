@@ -4,9 +4,10 @@ dependencies) and R's Bioconductor GENIE3 (Debian's r-bioc-genie3, installed whe
 allow; skipped, with the reason, where it is not available).
 
 Prints, per shape, CPU seconds per target on one core (medians of --repeats, the engines
-interleaved so the machine's noise hits all alike) and the ratios the README quotes; AUPR and
-AUROC on DREAM4 networks 1-3; and the column-permutation check (per-target Spearman between two
-runs, same seed, the matrix's columns in two orders). Never asserts a time.
+interleaved so the machine's noise hits all alike) and the ratios the README and
+docs/methods.md quote; AUPR and AUROC on DREAM4 networks 1-3; and the column-permutation check
+(per-target Spearman between two runs, same seed, the matrix's columns in two orders). Never
+asserts a time.
 
     python benchmarks/peers.py [--repeats 3] [--shapes ...] [--engines ...] [--accuracy-engines ...]
                                [--seeds 1]

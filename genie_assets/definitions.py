@@ -19,7 +19,7 @@ from genie_assets.settings import Settings, deployment
 
 
 def build_resources(settings: Settings) -> dict:
-    """The resources of a deployment: local (the default) or aws (see README, "Run on AWS")."""
+    """The resources of a deployment: local (the default) or aws (docs/aws.md)."""
     reads_s3 = settings.environment == "aws" and settings.aws.spark_reads_s3
     spark = SparkResource(spark_config=spark_config(
         settings.spark, s3a=settings.aws if reads_s3 else None))

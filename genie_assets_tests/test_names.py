@@ -1,6 +1,6 @@
 """Gene names users really have, through the whole pipeline and back out of every export.
 
-The rule (README, "Your own data"): any text but a tab, line break or control character is a
+The rule (docs/inputs.md, "Gene names"): any text but a tab, line break or control character is a
 gene name, kept exactly as written; each export is read back here the way its consumers read
 it (pandas and the csv module for TSV, an XML parser for GraphML, the format's own rules for
 GMT and SIF).

@@ -19,7 +19,7 @@ that sum in it.
 A round's out-of-bag improvement is the squared error on its out-of-bag samples after its tree,
 taken from the last round's (on the last round's out-of-bag samples, as scikit-learn computes it
 since release 1.3) or, with same_samples, from the error on the same samples before its tree
-(scikit-learn before 1.3); see params.OOB_IMPROVEMENTS and README "Methods".
+(scikit-learn before 1.3); see params.OOB_IMPROVEMENTS and docs/methods.md.
 """
 
 from __future__ import annotations

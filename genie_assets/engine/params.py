@@ -13,7 +13,7 @@ METHODS = ("RF", "ET", "GBM")
 FORESTS = ("RF", "ET")
 ENGINES = ("fast", "reference")
 # Chosen on evidence: benchmarks/engine.py measures the fast engine several times faster than
-# the scikit-learn reference per core, with the same AUPR/AUROC on DREAM4 (see README).
+# the scikit-learn reference per core, with the same AUPR/AUROC on DREAM4 (docs/methods.md).
 DEFAULT_ENGINE = "fast"
 # The version of each method's results from the fast engine: bump a method's when a change
 # changes its results (its stored shards become stale; the other methods' stay current).
@@ -36,7 +36,7 @@ GBM_ONLY = ("learning_rate", "max_depth", "subsample", "early_stopping_window",
 # A round's out-of-bag improvement: the loss on its out-of-bag samples after its tree, taken
 # from the last round's (on that round's out-of-bag samples: scikit-learn since 1.3, what
 # arboreto runs today), or from the loss on the same samples before its tree (scikit-learn
-# before 1.3). README "Methods" says why the first is the default.
+# before 1.3). docs/methods.md says why the first is the default.
 OOB_IMPROVEMENTS = ("previous-round", "same-samples")
 # GBM's importances: arboreto's (normalised to sum 1 per target, times its rounds) or summing
 # to 1 per target.
