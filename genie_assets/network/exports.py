@@ -12,6 +12,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from genie_assets.engine.correlation import RHO_COLUMN
 from genie_assets.errors import ExportError
 from genie_assets.files import atomic_path, final_path
 from genie_assets.inputs.expression import UNWRITABLE_NAME
@@ -30,7 +31,7 @@ def write_adjacency_tsv(network: DataFrame, output: Path) -> None:
     renamed into place; nothing is collected on the driver.
     """
     with atomic_path(output.with_suffix(".spark")) as folder:
-        signed = ["rho"] if "rho" in network.columns else []
+        signed = [RHO_COLUMN] if RHO_COLUMN in network.columns else []
         (network.select(F.col("regulator").alias("TF"), "target", "importance", *signed)
          .repartition(1)
          .sortWithinPartitions(F.col("importance").desc(), "TF", "target")
@@ -61,8 +62,8 @@ def write_sif(network: pd.DataFrame, output: Path) -> None:
     """Simple Interaction Format (Cytoscape): `regulator<TAB>activates<TAB>target` per edge
     (`represses` where its rho is negative; `regulates` for a network without rho)."""
     refuse_unwritable_names(network, "SIF", output)
-    if "rho" in network.columns:
-        interactions = np.where(network["rho"] < 0, SIF_REPRESSES, SIF_ACTIVATES)
+    if RHO_COLUMN in network.columns:
+        interactions = np.where(network[RHO_COLUMN] < 0, SIF_REPRESSES, SIF_ACTIVATES)
     else:
         interactions = np.full(len(network), SIF_INTERACTION)
     with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as handle:
@@ -90,7 +91,8 @@ def write_graphml(network: pd.DataFrame, genes: pd.DataFrame, output: Path) -> N
         for name, kind in attributes.items():
             handle.write(f'  <key id="{name}" for="node" attr.name="{name}" '
                          f'attr.type="{kind}"/>\n')
-        edge_attributes = ["importance", *(["rho"] if "rho" in network.columns else [])]
+        edge_attributes = ["importance",
+                           *([RHO_COLUMN] if RHO_COLUMN in network.columns else [])]
         for name in edge_attributes:
             handle.write(f'  <key id="{name}" for="edge" attr.name="{name}" '
                          'attr.type="double"/>\n')

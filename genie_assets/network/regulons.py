@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genie_assets.engine.correlation import RHO_COLUMN
 from genie_assets.files import atomic_path
 from genie_assets.network.exports import refuse_unwritable_names
 
@@ -24,7 +25,6 @@ DEFAULT_MIN_TARGETS = 10
 DEFAULT_MIN_IMPORTANCE = 0.0
 # pySCENIC's rho_threshold: an edge of smaller |rho| activates or represses too weakly to say.
 RHO_THRESHOLD = 0.03
-RHO = "rho"
 SIGN_NAMES = {"+": "activating", "-": "repressing"}
 
 
@@ -48,12 +48,12 @@ def regulon_edges(network: pd.DataFrame, rule: RegulonRule) -> pd.DataFrame:
     kept = network[(network["importance"] >= rule.min_importance)
                    & (network["regulator"] != network["target"])]
     columns = ["regulator", "target", "importance"]
-    if RHO in kept.columns:
-        sign = np.where(kept[RHO] > RHO_THRESHOLD, "+",
-                        np.where(kept[RHO] < -RHO_THRESHOLD, "-", ""))
-        kept = kept[sign != ""].assign(regulon=kept["regulator"][sign != ""] + "("
-                                       + sign[sign != ""] + ")")
-        columns.append(RHO)
+    if RHO_COLUMN in kept.columns:
+        sign = np.where(kept[RHO_COLUMN] > RHO_THRESHOLD, "+",
+                        np.where(kept[RHO_COLUMN] < -RHO_THRESHOLD, "-", ""))
+        signed = sign != ""
+        kept = kept[signed].assign(regulon=kept["regulator"][signed] + "(" + sign[signed] + ")")
+        columns.append(RHO_COLUMN)
     else:
         kept = kept.assign(regulon=kept["regulator"])
     counts = kept.groupby("regulon")["target"].transform("size")

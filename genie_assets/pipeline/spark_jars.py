@@ -39,8 +39,6 @@ GRAPHFRAMES_GROUP = "io.graphframes"
 # Spark 4's Scala: the artifacts' suffix.
 GRAPHFRAMES_ARTIFACTS = ("graphframes-spark4_2.13", "graphframes-graphx-spark4_2.13",
                          "graphframes-connect-spark4_2.13")
-# The class the Spark Connect server loads to answer GraphFrames' calls from a client.
-GRAPHFRAMES_CONNECT_PLUGIN = "org.apache.spark.sql.graphframes.GraphFramesConnect"
 
 
 @dataclasses.dataclass(frozen=True)
