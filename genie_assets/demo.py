@@ -17,6 +17,8 @@ from genie_assets.definitions import defs, resources
 from genie_assets.engine import infer_edges
 from genie_assets.engine.compiling import reporting_progress
 from genie_assets.inputs.toy import toy_dataset
+from genie_assets.network.activity import top_regulons
+from genie_assets.network.regulons import regulon_kind
 from genie_assets.pipeline.layout import (
     ADJACENCY_TSV,
     EDGE_TABLE,
@@ -26,6 +28,10 @@ from genie_assets.pipeline.layout import (
     HUB_GENES,
     NETWORK_PAGE,
     NETWORK_PICTURE,
+    REGULON_ACTIVITY_BY_GROUP,
+    REGULON_ACTIVITY_H5AD,
+    REGULON_ACTIVITY_PICTURE,
+    REGULONS,
     REGULONS_GMT,
 )
 from genie_assets.pipeline.orphans import sweep
@@ -44,6 +50,19 @@ def compile_what_the_demo_runs() -> None:
                             "version)"):
         infer_edges(expression, regulators, [expression.columns[-1]],
                     dataclasses.replace(params, n_trees=1, n_seeds=1))
+
+
+def print_regulons(store) -> None:
+    """How many regulons activate and repress, and which mark each toy cell type."""
+    names = pd.read_parquet(store.path(*REGULONS)).regulon.unique()
+    kinds = pd.Series([regulon_kind(name) for name in names]).value_counts()
+    print(f"\nRegulons: {kinds.get('activating', 0)} activating (TF(+)), "
+          f"{kinds.get('repressing', 0)} repressing (TF(-)).")
+    means = pd.read_parquet(store.path(*REGULON_ACTIVITY_BY_GROUP))
+    top = top_regulons(means, n=3)
+    print(f"Most specific regulons (AUCell activity) per {means.index.name}:")
+    for group, rows in top.groupby("group", sort=True):
+        print(f"  {group:10s} " + ", ".join(rows.regulon))
 
 
 def main() -> int:
@@ -68,10 +87,13 @@ def main() -> int:
     print(f"\nGENIE3 network on the toy dataset in {time.perf_counter() - started:.0f} s.\n")
     print("Hub genes (top regulators by out-degree in the filtered network):")
     print(hubs.to_string(index=False))
+    print_regulons(store)
     print("\nResults:")
     for name, parts in [("edge table", EDGE_TABLE), ("filtered network", FILTERED_NETWORK),
                         ("adjacency TSV", ADJACENCY_TSV), ("hub genes", HUB_GENES),
                         ("gene modules", GENE_MODULES), ("regulons (GMT)", REGULONS_GMT),
+                        ("regulon activity", REGULON_ACTIVITY_H5AD),
+                        ("activity picture", REGULON_ACTIVITY_PICTURE),
                         ("GraphML", GRAPHML), ("network picture", NETWORK_PICTURE)]:
         print(f"  {name:17s} {store.path(*parts)}")
     print("\nExplore the network in a browser (works offline):\n  "

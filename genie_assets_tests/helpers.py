@@ -24,8 +24,8 @@ from genie_assets.pipeline.resources import (
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 DOWNSTREAM = ["edge_table", "filtered_network", "gene_degrees", "hub_genes", "gene_modules",
-              "regulons", "network_view", "network_exports", "network_evaluation",
-              "benchmark_report"]
+              "regulons", "regulon_activity", "network_view", "network_exports",
+              "network_evaluation", "benchmark_report"]
 # Trees per target in the tests' toy runs: enough for the toy network's known answers.
 TOY_N_TREES = 300
 SHARD_KEYS = shard_partitions.get_partition_keys()

@@ -13,6 +13,7 @@ from genie_assets.pipeline.layout import (
     HUB_GENES,
     NETWORK_PAGE,
     NETWORK_PICTURE,
+    REGULON_ACTIVITY_BY_GROUP,
 )
 from genie_assets_tests.helpers import CHROMIUM, CHROMIUM_FLAGS, requires_chromium
 
@@ -121,6 +122,16 @@ def test_page_draws_the_hubs_and_lists_a_clicked_hubs_targets(toy_run, offline_p
     assert listed == expected
     module = pd.read_parquet(store.path(*GENE_MODULES)).set_index("gene").module[hub["id"]]
     assert f"module {module}" in page.locator("#details").text_content()
+    # The hub's regulons' mean activity per toy cell type, as regulon_activity stored it.
+    means = pd.read_parquet(store.path(*REGULON_ACTIVITY_BY_GROUP))
+    own = [name for name in (f"{hub['id']}(+)", f"{hub['id']}(-)") if name in means.columns]
+    assert own, "every toy hub has a regulon of at least one sign"
+    rows = page.locator("#activity tr").all_text_contents()
+    assert len(rows) == 1 + len(means)
+    for row, (group, values) in zip(rows[1:], means[own].iterrows()):
+        assert row == group + "".join(f"{value:.3f}" for value in values)
+    heatmap = page.locator("#activity-picture")
+    assert heatmap.evaluate("image => image.complete && image.naturalWidth") > 300
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "clicked-hub.png"))
     # The docs' picture of the page, drawn afresh by every run of this test.

@@ -188,6 +188,15 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     assert picture.evaluate("image => image.complete && image.naturalWidth") > 300
     shot(page, "network-view")
     page.keyboard.press("Escape")
+    # Regulon activity by cell type: the heatmap and each type's most specific regulons.
+    visit(page, f"{url}/assets/regulon_activity")
+    page.get_by_text("top_regulons_per_group").first.wait_for(timeout=60_000)
+    page.locator("tr", has_text="activity_by_group").first.get_by_text("[Show Markdown]").click()
+    heatmap = page.locator('img[alt="regulon activity by group"]')
+    heatmap.wait_for(timeout=30_000)
+    assert heatmap.evaluate("image => image.complete && image.naturalWidth") > 300
+    shot(page, "regulon-activity")
+    page.keyboard.press("Escape")
     visit(page, f"{url}/assets/network_evaluation")
     page.get_by_text("aupr").first.wait_for(timeout=60_000)
     shot(page, "network-evaluation")

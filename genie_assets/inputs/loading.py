@@ -7,6 +7,9 @@ import dataclasses
 import warnings
 from typing import Optional
 
+import pandas as pd
+
+from genie_assets.inputs.annotations import read_cell_annotations
 from genie_assets.inputs.expression import (
     ValidatedExpression,
     read_expression,
@@ -14,7 +17,7 @@ from genie_assets.inputs.expression import (
     validate_expression,
 )
 from genie_assets.inputs.gold_standard import GoldStandard, load_gold_standard, pairs_in_matrix
-from genie_assets.inputs.toy import toy_dataset
+from genie_assets.inputs.toy import toy_cell_annotations, toy_dataset
 
 TOY_SOURCE = "toy dataset"
 
@@ -27,14 +30,19 @@ class PipelineInputs:
     gold_source: Optional[str]
     n_gold_pairs_outside_matrix: int
     warnings: list[str]  # what the user should read, though nothing is wrong enough to stop
+    # Samples × annotation columns (cell type, condition, ...), as text; no columns if none.
+    annotations: pd.DataFrame
 
 
 def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = None, *,
                 genes_as_rows: bool = False, gold_standard_path: Optional[str] = None,
                 layer: Optional[str] = None, use_raw: bool = False,
-                var_names: str = "gene_symbols") -> PipelineInputs:
+                var_names: str = "gene_symbols",
+                annotations_path: Optional[str] = None) -> PipelineInputs:
     """Read and validate the inputs; raise an InputError naming the file and the row, column,
-    gene or line. With no path, the toy dataset and its own gold standard."""
+    gene or line. With no path, the toy dataset with its gold standard and cell types. Cell
+    annotations come from `annotations_path` (a samples table), else from an AnnData or loom
+    file's own cell annotations."""
     gold, gold_source = None, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -55,7 +63,13 @@ def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = Non
                 gold, gold_source = load_gold_standard(gold_standard_path), gold_standard_path
         expression = validate_expression(frame, regulators, source=source,
                                          regulator_source=regulator_source)
+        if path is None and annotations_path is None:
+            annotations, annotation_notes = toy_cell_annotations(expression.matrix), []
+        else:
+            annotations, annotation_notes = read_cell_annotations(
+                path, annotations_path, expression.matrix.index)
     notes = [str(warning.message) for warning in caught]
+    notes += annotation_notes
     n_outside = 0
     if gold is not None:
         _, outside = pairs_in_matrix(gold.pairs, expression.matrix.columns,
@@ -67,4 +81,4 @@ def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = Non
                 f"matrix or a regulator not in the regulator list (e.g. "
                 f"{outside.regulator.iloc[0]} → {outside.target.iloc[0]}); they are left out "
                 "of the scores")
-    return PipelineInputs(expression, source, gold, gold_source, n_outside, notes)
+    return PipelineInputs(expression, source, gold, gold_source, n_outside, notes, annotations)

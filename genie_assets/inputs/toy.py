@@ -50,3 +50,16 @@ def toy_network(
         columns=["regulator", "target", "label"],
     )
     return expression, regulators, gold, signs
+
+
+TOY_CELL_TYPES = {"TF01": "type-1", "TF02": "type-2", "TF03": "type-3"}
+
+
+def toy_cell_annotations(expression: pd.DataFrame) -> pd.DataFrame:
+    """Each toy sample's `cell_type`: named after the one of TF01, TF02 and TF03 it expresses
+    most (relative to that regulator's median), as a cell type is marked by its lineage
+    regulators. So TF01's activating regulon is most active in `type-1`."""
+    marks = list(TOY_CELL_TYPES)
+    relative = expression[marks] / expression[marks].median()
+    cell_type = relative.idxmax(axis=1).map(TOY_CELL_TYPES)
+    return pd.DataFrame({"cell_type": cell_type.astype(object)}, index=expression.index)

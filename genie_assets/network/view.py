@@ -10,10 +10,12 @@ no network access.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import json
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -188,9 +190,13 @@ def vis_network_script() -> str:
 
 
 def subnetwork_html(sub: Subnetwork, positions: dict[str, tuple[float, float]],
-                    network: pd.DataFrame, title: str = "genie-assets network") -> str:
+                    network: pd.DataFrame, title: str = "genie-assets network",
+                    activity_by_group: Optional[pd.DataFrame] = None,
+                    activity_picture: Optional[bytes] = None) -> str:
     """A single HTML page drawing the subnetwork: pan, zoom, search a gene, click a gene to list
-    its regulators and targets. Needs nothing outside the file."""
+    its regulators and targets and, where cells are grouped (`activity_by_group`: groups ×
+    regulons, its index named after the annotation), its regulons' mean activity per group,
+    with the groups' heatmap below. Needs nothing outside the file."""
     from pyvis.network import Network
 
     colours = module_colours(sub.genes.module)
@@ -219,10 +225,27 @@ def subnetwork_html(sub: Subnetwork, positions: dict[str, tuple[float, float]],
     }
     data = {"nodes": nodes, "edges": edges, "options": options, "hubs": sub.hubs,
             "neighbours": neighbour_lists(network, sub.genes.gene.tolist()),
-            "legend": {str(m): c for m, c in colours.items()}}
+            "legend": {str(m): c for m, c in colours.items()},
+            "activity": _activity_of_drawn_regulators(activity_by_group, sub),
+            "activity_picture": (base64.b64encode(activity_picture).decode()
+                                 if activity_picture else "")}
     return PAGE.format(title=html.escape(title), policy=CONTENT_POLICY,
                        library=vis_network_script(), data=_script_json(data),
                        viewer=VIEWER_SCRIPT)
+
+
+def _activity_of_drawn_regulators(means: Optional[pd.DataFrame], sub: Subnetwork) -> dict:
+    """{column, groups, regulons: {regulon: [mean per group]}} for the regulons of the genes
+    drawn; empty where the cells are not grouped."""
+    if means is None or means.empty:
+        return {}
+    drawn = set(sub.genes.gene)
+    kept = [regulon for regulon in means.columns
+            if regulon in drawn or regulon.removesuffix("(+)").removesuffix("(-)") in drawn]
+    return {"column": str(means.index.name or "group"),
+            "groups": [str(group) for group in means.index],
+            "regulons": {regulon: [round(float(v), 4) for v in means[regulon]]
+                         for regulon in kept}}
 
 
 def _script_json(value) -> str:
@@ -251,6 +274,10 @@ PAGE = """<!DOCTYPE html>
   .swatch {{ display: inline-block; width: 10px; height: 10px; border-radius: 5px;
              margin-right: 4px; }}
   .muted {{ color: #777; }}
+  #activity {{ border-collapse: collapse; font-size: 12px; }}
+  #activity td, #activity th {{ padding: 2px 6px; border-bottom: 1px solid #eee;
+                                text-align: right; }}
+  #activity-picture {{ width: 100%; margin-top: 8px; }}
 </style>
 <script>{library}</script>
 </head>
@@ -264,6 +291,7 @@ PAGE = """<!DOCTYPE html>
   <p id="search-result" class="muted"></p>
   <div id="details"><p class="muted">Click a gene to list its regulators and targets.</p></div>
   <h2>Modules</h2><div id="legend"></div>
+  <div id="activity-panel"></div>
 </div>
 <script id="network-data" type="application/json">{data}</script>
 <script>{viewer}</script>
@@ -313,6 +341,23 @@ function showGene(gene) {
     const role = node.hub ? ", hub regulator" : "";
     details.appendChild(element("p", "module " + node.module + role));
   }
+  const activity = data.activity.regulons || {};
+  const own = [gene + "(+)", gene + "(-)", gene].filter((name) => name in activity);
+  if (own.length) {
+    details.appendChild(element("h2", "Regulon activity by " + data.activity.column));
+    const table = element("table", undefined, {id: "activity"});
+    const head = element("tr");
+    head.appendChild(element("th", "group"));
+    own.forEach((name) => head.appendChild(element("th", name)));
+    table.appendChild(head);
+    data.activity.groups.forEach((group, i) => {
+      const row = element("tr");
+      row.appendChild(element("td", group));
+      own.forEach((name) => row.appendChild(element("td", activity[name][i].toFixed(3))));
+      table.appendChild(row);
+    });
+    details.appendChild(table);
+  }
   details.appendChild(listOf("Targets", entry.targets, entry.more_targets, "targets"));
   details.appendChild(listOf("Regulators", entry.regulators, entry.more_regulators, "regulators"));
 }
@@ -335,6 +380,14 @@ document.getElementById("search-button").addEventListener("click", search);
 document.getElementById("search").addEventListener("keydown", (e) => {
   if (e.key === "Enter") search();
 });
+
+if (data.activity_picture) {
+  const panel = document.getElementById("activity-panel");
+  panel.appendChild(element("h2", "Regulon activity by " + data.activity.column));
+  panel.appendChild(element("img", undefined, {
+    id: "activity-picture", alt: "regulon activity by " + data.activity.column,
+    src: "data:image/png;base64," + data.activity_picture}));
+}
 
 const legend = document.getElementById("legend");
 Object.entries(data.legend).slice(0, 20).forEach(([module, colour]) => {

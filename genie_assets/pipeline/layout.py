@@ -25,6 +25,9 @@ EXPRESSION_REGULATORS: Artifact = (*EXPRESSION, REGULATORS_FILE)
 EXPRESSION_MANIFEST: Artifact = (*EXPRESSION, MANIFEST_FILE)
 GOLD_STANDARD_FILE = "gold_standard.tsv"
 GOLD_STANDARD: Artifact = (*EXPRESSION, GOLD_STANDARD_FILE)
+# What each sample (cell) is: cell type, condition, ... (no shard reads it).
+CELL_ANNOTATIONS_FILE = "cell_annotations.parquet"
+CELL_ANNOTATIONS: Artifact = (*EXPRESSION, CELL_ANNOTATIONS_FILE)
 
 # One edges file and one report per shard partition, named by its key.
 SHARDS: Artifact = ("shards",)
@@ -57,6 +60,10 @@ GENE_MODULES_LABEL_PROPAGATION: Artifact = ("network", "gene_modules_label_propa
 REGULONS: Artifact = ("regulons", "regulons.parquet")
 REGULONS_GMT: Artifact = ("exports", "regulons.gmt")
 REGULON_ADJACENCIES: Artifact = ("exports", "regulons_adjacencies.tsv")
+REGULON_ACTIVITY: Artifact = ("regulons", "regulon_activity.parquet")
+REGULON_ACTIVITY_BY_GROUP: Artifact = ("regulons", "regulon_activity_by_group.parquet")
+REGULON_ACTIVITY_PICTURE: Artifact = ("regulons", "regulon_activity_by_group.png")
+REGULON_ACTIVITY_H5AD: Artifact = ("exports", "regulon_activity.h5ad")
 NETWORK_PICTURE: Artifact = ("network", "hub_subnetwork.png")
 NETWORK_PAGE: Artifact = ("exports", "network_view.html")
 SIF: Artifact = ("exports", "filtered_network.sif")

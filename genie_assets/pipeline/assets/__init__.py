@@ -5,6 +5,7 @@ from genie_assets.pipeline.assets.exploration import (
               gene_modules,
               network_exports,
               network_view,
+              regulon_activity,
               regulons,
 )
 from genie_assets.pipeline.assets.expression import expression_matrix
@@ -18,9 +19,10 @@ from genie_assets.pipeline.assets.reports import benchmark_report, network_evalu
 from genie_assets.pipeline.assets.shards import importance_shards
 
 ALL_ASSETS = [expression_matrix, importance_shards, edge_table, filtered_network,
-              gene_degrees, hub_genes, gene_modules, regulons, network_view, network_exports,
-              network_evaluation, benchmark_report]
+              gene_degrees, hub_genes, gene_modules, regulons, regulon_activity, network_view,
+              network_exports, network_evaluation, benchmark_report]
 
 __all__ = ["ALL_ASSETS", "ALL_CHECKS", "benchmark_report", "edge_table", "expression_matrix",
            "filtered_network", "gene_degrees", "gene_modules", "hub_genes", "importance_shards",
-           "network_evaluation", "network_exports", "network_view", "regulons"]
+           "network_evaluation", "network_exports", "network_view", "regulon_activity",
+           "regulons"]

@@ -9,6 +9,14 @@ from typing import Optional
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
+from genie_assets.network.activity import (
+    aucell,
+    choose_group_column,
+    group_means,
+    heatmap_png,
+    top_regulons,
+    write_h5ad,
+)
 from genie_assets.network.exports import write_graphml, write_sif
 from genie_assets.network.graph import graphframes_available
 from genie_assets.network.modules import (
@@ -38,9 +46,12 @@ from genie_assets.network.view import (
     subnetwork_html,
     subnetwork_png,
 )
+from genie_assets.pipeline.assets.expression import expression_matrix
 from genie_assets.pipeline.assets.network import filtered_network, gene_degrees
 from genie_assets.pipeline.automation import FOLLOWS_UPSTREAM
 from genie_assets.pipeline.layout import (
+    CELL_ANNOTATIONS,
+    EXPRESSION_MATRIX,
     FILTERED_NETWORK,
     GENE_DEGREES,
     GENE_MODULES,
@@ -48,6 +59,10 @@ from genie_assets.pipeline.layout import (
     GRAPHML,
     NETWORK_PAGE,
     NETWORK_PICTURE,
+    REGULON_ACTIVITY,
+    REGULON_ACTIVITY_BY_GROUP,
+    REGULON_ACTIVITY_H5AD,
+    REGULON_ACTIVITY_PICTURE,
     REGULON_ADJACENCIES,
     REGULONS,
     REGULONS_GMT,
@@ -146,6 +161,65 @@ def regulons(context: AssetExecutionContext, config: RegulonConfig, store: Artif
     })
 
 
+class RegulonActivityConfig(Config):
+    """Which cell annotation groups the cells for the per-group picture: a column of the
+    input's cell annotations (an AnnData .obs column, a loom column attribute, a samples
+    table's column). With none named, the only annotation there is, if there is one."""
+
+    cell_groups: Optional[str] = None
+
+
+@asset(group_name="network", deps=[expression_matrix, regulons], kinds={"python", "decoupler"},
+       automation_condition=FOLLOWS_UPSTREAM)
+def regulon_activity(context: AssetExecutionContext, config: RegulonActivityConfig,
+                     store: ArtifactStore) -> MaterializeResult:
+    """Regulon activity per cell (AUCell, decoupler's), with each cell group's mean activity
+    and its most specific regulons."""
+    matrix = pd.read_parquet(store.local_copy(*EXPRESSION_MATRIX))
+    annotations = pd.read_parquet(store.local_copy(*CELL_ANNOTATIONS))
+    edges = pd.read_parquet(store.local_copy(*REGULONS))
+    activity = aucell(matrix, edges)
+    with store.writing(*REGULON_ACTIVITY) as temporary:
+        activity.rename_axis("cell").to_parquet(temporary)
+    described = (edges.groupby("regulon").agg(regulator=("regulator", "first"),
+                                             n_targets=("target", "size")).reset_index()
+                 .assign(kind=lambda frame: frame.regulon.map(regulon_kind)))
+    with store.writing(*REGULON_ACTIVITY_H5AD) as temporary:
+        write_h5ad(activity, annotations, described, temporary)
+    metadata = {
+        "n_cells": activity.shape[0],
+        "n_regulons": activity.shape[1],
+        "cell_annotations": ", ".join(annotations.columns) or "none",
+        "h5ad": MetadataValue.path(store.location(*REGULON_ACTIVITY_H5AD)),
+        "path": MetadataValue.path(store.location(*REGULON_ACTIVITY)),
+    }
+    column = choose_group_column(annotations, config.cell_groups)
+    means = (group_means(activity, annotations[column]) if column and not activity.empty
+             else pd.DataFrame(columns=activity.columns, dtype=float))
+    # Written either way: the page and a later reader see this run's grouping, or none.
+    with store.writing(*REGULON_ACTIVITY_BY_GROUP) as temporary:
+        means.rename_axis(column or "group").to_parquet(temporary)
+    if means.empty:
+        context.log.info(
+            "no per-group picture: " + ("no regulons" if activity.empty else
+                                        "no cell annotations" if annotations.empty else
+                                        f"name one of {list(annotations.columns)} as cell_groups"))
+        return MaterializeResult(metadata=metadata)
+    png = heatmap_png(means, f"Regulon activity (AUCell) by {column}")
+    with store.writing(*REGULON_ACTIVITY_PICTURE) as temporary:
+        temporary.write_bytes(png)
+    top = top_regulons(means)
+    metadata.update({
+        "cell_groups": column,
+        "n_groups": len(means),
+        "activity_by_group": MetadataValue.md(markdown_image(png, "regulon activity by group")),
+        "top_regulons_per_group": MetadataValue.md(
+            top.pivot(index="rank", columns="group", values="regulon").to_markdown()),
+        "picture_png": MetadataValue.path(store.location(*REGULON_ACTIVITY_PICTURE)),
+    })
+    return MaterializeResult(metadata=metadata)
+
+
 def read_genes(store: ArtifactStore) -> pd.DataFrame:
     """Every gene of the network with its degrees and module."""
     degrees = pd.read_parquet(store.local_copy(*GENE_DEGREES))
@@ -161,22 +235,28 @@ class NetworkViewConfig(Config):
     title: Optional[str] = None
 
 
-@asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules],
+@asset(group_name="network", deps=[filtered_network, gene_degrees, gene_modules,
+                                  regulon_activity],
        kinds={"python", "matplotlib"},
        automation_condition=FOLLOWS_UPSTREAM)
 def network_view(context: AssetExecutionContext, config: NetworkViewConfig, store: ArtifactStore
                  ) -> MaterializeResult:
-    """The hub subnetwork as a picture and as an interactive page that works offline."""
+    """The hub subnetwork as a picture and as an interactive page that works offline (with the
+    regulons' activity per cell group, where the cells are grouped)."""
     network = read_network(store)
     genes = read_genes(store)
     sub = hub_subnetwork(network, genes, config.n_hubs, config.targets_per_hub)
     positions = layout(sub)
     title = config.title or "genie-assets GENIE3 network"
     png = subnetwork_png(sub, positions, title)
+    activity = pd.read_parquet(store.local_copy(*REGULON_ACTIVITY_BY_GROUP))
+    heatmap = (heatmap_png(activity, f"Regulon activity (AUCell) by {activity.index.name}")
+               if not activity.empty else None)
     with store.writing(*NETWORK_PICTURE) as temporary:
         temporary.write_bytes(png)
     with store.writing(*NETWORK_PAGE) as temporary:
-        temporary.write_text(subnetwork_html(sub, positions, network, title), encoding="utf-8")
+        temporary.write_text(subnetwork_html(sub, positions, network, title, activity, heatmap),
+                             encoding="utf-8")
     return MaterializeResult(metadata={
         "network_picture": MetadataValue.md(markdown_image(png, "hub subnetwork")),
         "n_genes_drawn": len(sub.genes),

@@ -16,7 +16,12 @@ from dagster import (
 from genie_assets.errors import ExpressionMatrixError
 from genie_assets.inputs.expression import fingerprint_file, stored_matrix_problems
 from genie_assets.inputs.loading import load_inputs
-from genie_assets.pipeline.layout import EXPRESSION, EXPRESSION_MATRIX, GOLD_STANDARD_FILE
+from genie_assets.pipeline.layout import (
+    CELL_ANNOTATIONS_FILE,
+    EXPRESSION,
+    EXPRESSION_MATRIX,
+    GOLD_STANDARD_FILE,
+)
 from genie_assets.pipeline.resources import ArtifactStore
 from genie_assets.shard.contract import EXPRESSION_FILE, MANIFEST_FILE, REGULATORS_FILE
 
@@ -33,6 +38,9 @@ class ExpressionConfig(Config):
     use_raw: bool = False
     # A 10x matrix folder or .h5: genes named by "gene_symbols" (as scanpy) or "gene_ids".
     var_names: str = "gene_symbols"
+    # A samples table (CSV/TSV: sample name, then cell type, condition, ...); without it an
+    # AnnData file's .obs or a loom file's column attributes annotate the cells.
+    cell_annotations_path: Optional[str] = None
 
 
 @asset(group_name="genie3", kinds={"pandas"}, code_version="1")
@@ -42,7 +50,8 @@ def expression_matrix(
     """Samples × genes expression matrix and regulator list, validated and stored as Parquet."""
     inputs = load_inputs(config.path, config.regulators_path, genes_as_rows=config.genes_as_rows,
                          gold_standard_path=config.gold_standard_path, layer=config.layer,
-                         use_raw=config.use_raw, var_names=config.var_names)
+                         use_raw=config.use_raw, var_names=config.var_names,
+                         annotations_path=config.cell_annotations_path)
     for note in inputs.warnings:
         context.log.warning(note)
     validated, gold = inputs.expression, inputs.gold
@@ -51,6 +60,7 @@ def expression_matrix(
         validated.matrix.to_parquet(temporary / EXPRESSION_FILE)
         (temporary / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n",
                                                  encoding="utf-8")
+        inputs.annotations.to_parquet(temporary / CELL_ANNOTATIONS_FILE)
         if gold is not None:
             gold.pairs.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False,
                               header=False)
@@ -84,6 +94,7 @@ def expression_matrix(
             "n_regulators": manifest["n_regulators"],
             "n_listed_regulators_not_in_matrix": len(validated.regulators_not_in_matrix),
             "n_dropped_constant_genes": len(validated.dropped_constant_genes),
+            "cell_annotations": ", ".join(inputs.annotations.columns) or "none",
             "fingerprint": fingerprint,
             **gold_facts,
             "path": MetadataValue.path(store.location(*EXPRESSION_MATRIX)),
