@@ -4,7 +4,13 @@ from dagster import Definitions
 from dagster_aws.s3 import S3Resource
 
 from genie_assets.pipeline.assets import ALL_ASSETS, ALL_CHECKS
-from genie_assets.pipeline.jobs import expression_job, network_job, shards_job
+from genie_assets.pipeline.jobs import (
+    condition_shards_job,
+    conditions_job,
+    expression_job,
+    network_job,
+    shards_job,
+)
 from genie_assets.pipeline.resources import (
     ArtifactStore,
     Genie3Settings,
@@ -54,7 +60,7 @@ resources = build_resources(deployment())
 defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
-    jobs=[expression_job, shards_job, network_job],
+    jobs=[expression_job, shards_job, network_job, condition_shards_job, conditions_job],
     sensors=[orphaned_shard_runs, network_follows_the_shards],
     resources=resources,
 )

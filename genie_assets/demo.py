@@ -11,7 +11,7 @@ import sys
 import time
 
 import pandas as pd
-from dagster import DagsterInstance
+from dagster import DagsterInstance, MultiPartitionKey
 
 from genie_assets.definitions import defs, resources
 from genie_assets.engine import infer_edges
@@ -21,6 +21,7 @@ from genie_assets.network.activity import top_regulons
 from genie_assets.network.regulons import regulon_kind
 from genie_assets.pipeline.layout import (
     ADJACENCY_TSV,
+    DIFFERENTIAL_NETWORK,
     EDGE_TABLE,
     FILTERED_NETWORK,
     GENE_MODULES,
@@ -33,9 +34,10 @@ from genie_assets.pipeline.layout import (
     REGULON_ACTIVITY_PICTURE,
     REGULONS,
     REGULONS_GMT,
+    REWIRING,
 )
 from genie_assets.pipeline.orphans import sweep
-from genie_assets.pipeline.partitions import shard_partitions
+from genie_assets.pipeline.partitions import CONDITION, CONDITIONS, SHARD, shard_partitions
 from genie_assets.settings import deployment
 
 
@@ -65,34 +67,59 @@ def print_regulons(store) -> None:
         print(f"  {group:10s} " + ", ".join(rows.regulon))
 
 
+def run_step(instance: DagsterInstance, job_name: str, partition, run_config) -> bool:
+    label = f"{job_name}" + (f" [{partition}]" if partition else "")
+    print(f"==> {label}", flush=True)
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, partition_key=partition, run_config=run_config, raise_on_error=False)
+    if not result.success:
+        print(f"FAILED: {label} (run {result.run_id}); see the logs above", file=sys.stderr)
+    return result.success
+
+
+def print_differences(store) -> None:
+    """The regulators whose targets changed most between the toy's conditions."""
+    rewired = pd.read_parquet(store.path(*REWIRING))
+    for (condition, reference), table in rewired.groupby(["condition", "reference"]):
+        top = table.head(3)
+        print(f"\nMost rewired regulators, {condition} against {reference} (targets gained/lost, "
+              "score):")
+        for row in top.itertuples(index=False):
+            print(f"  {row.regulator:8s} +{row.n_gained} -{row.n_lost}  {row.rewiring:.2f}")
+
+
 def main() -> int:
     instance = DagsterInstance.get()
     for line in sweep(instance):  # left by a demo or run that was killed
         print(line)
     started = time.perf_counter()
     compile_what_the_demo_runs()
-    steps = [("expression_job", None)]
-    steps += [("shards_job", key) for key in shard_partitions.get_partition_keys()]
-    steps += [("network_job", None)]
-    for job_name, partition in steps:
-        label = f"{job_name}" + (f" [{partition}]" if partition else "")
-        print(f"==> {label}", flush=True)
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition, raise_on_error=False)
-        if not result.success:
-            print(f"FAILED: {label} (run {result.run_id}); see the logs above", file=sys.stderr)
-            return 1
+    # The toy's cells come in two conditions (TF05 high and low): a network for each, compared.
+    steps = [("expression_job", None, None)]
+    steps += [("shards_job", key, None) for key in shard_partitions.get_partition_keys()]
+    steps += [("network_job", None, None)]
+    if not all(run_step(instance, *step) for step in steps):
+        return 1
+    conditions = instance.get_dynamic_partitions(CONDITIONS)
+    steps = [("condition_shards_job", MultiPartitionKey({CONDITION: condition, SHARD: shard}),
+              None)
+             for condition in conditions for shard in shard_partitions.get_partition_keys()]
+    steps += [("conditions_job", None, None)]
+    if not all(run_step(instance, *step) for step in steps):
+        return 1
     store = resources["store"]
     hubs = pd.read_parquet(store.path(*HUB_GENES))
     print(f"\nGENIE3 network on the toy dataset in {time.perf_counter() - started:.0f} s.\n")
     print("Hub genes (top regulators by out-degree in the filtered network):")
     print(hubs.to_string(index=False))
     print_regulons(store)
+    print_differences(store)
     print("\nResults:")
     for name, parts in [("edge table", EDGE_TABLE), ("filtered network", FILTERED_NETWORK),
                         ("adjacency TSV", ADJACENCY_TSV), ("hub genes", HUB_GENES),
                         ("gene modules", GENE_MODULES), ("regulons (GMT)", REGULONS_GMT),
                         ("regulon activity", REGULON_ACTIVITY_H5AD),
+                        ("differential", DIFFERENTIAL_NETWORK),
                         ("activity picture", REGULON_ACTIVITY_PICTURE),
                         ("GraphML", GRAPHML), ("network picture", NETWORK_PICTURE)]:
         print(f"  {name:17s} {store.path(*parts)}")

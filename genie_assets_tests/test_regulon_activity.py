@@ -97,8 +97,8 @@ def test_an_unknown_cell_group_column_is_refused_naming_those_there_are(toy_run,
     store, result = materialize_activity(toy_run, tmp_path,
                                          activity_config={"cell_groups": "tissue"})
     assert not result.success
-    assert "no cell annotation 'tissue'; the cells are annotated with ['cell_type']" in \
-        failure_messages(result)
+    assert ("no cell annotation 'tissue'; the cells are annotated with "
+            "['cell_type', 'condition']") in failure_messages(result)
     assert not store.path(*REGULON_ACTIVITY_PICTURE).exists()
 
 

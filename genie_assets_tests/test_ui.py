@@ -201,4 +201,30 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     page.get_by_text("aupr").first.wait_for(timeout=60_000)
     shot(page, "network-evaluation")
 
+    # A network per condition: the toy's two, each condition × shard backfilled from the UI.
+    materialize_from_asset_page(page, url, "condition_shards")
+    every = page.get_by_role("button", name="All", exact=True)
+    every.first.wait_for(timeout=60_000)
+    for dimension in range(2):  # every condition, every shard
+        every.nth(dimension).click()
+    page.get_by_text("Backfill only failed and missing partitions within selection").click()
+    page.get_by_text(f"{2 * len(keys)} partitions").first.wait_for(timeout=60_000)
+    shot(page, "condition-backfill-dialog")
+    page.get_by_role("button", name="Launch backfill").click()
+    wait_until(lambda: len(instance.get_materialized_partitions(
+        AssetKey("condition_shards"))) == 2 * len(keys), 400, "every condition's shards",
+               instance=instance)
+    for asset in ("condition_networks", "differential_network"):
+        materialize_from_asset_page(page, url, asset)
+        wait_until(lambda: instance.get_latest_materialization_event(AssetKey(asset)), 180,
+                   asset, instance=instance)
+    visit(page, f"{url}/assets/differential_network")
+    page.get_by_text("edges_gained_and_lost").first.wait_for(timeout=60_000)
+    page.locator("tr", has_text="rewiring_picture").first.get_by_text("[Show Markdown]").click()
+    rewiring = page.locator('img[alt="rewiring"]')
+    rewiring.wait_for(timeout=30_000)
+    assert rewiring.evaluate("image => image.complete && image.naturalWidth") > 300
+    shot(page, "differential-network")
+    page.keyboard.press("Escape")
+
     assert not errors, f"console errors on the UI page: {errors}"

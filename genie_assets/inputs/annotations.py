@@ -106,3 +106,41 @@ def _labels_only(frame: pd.DataFrame) -> pd.DataFrame:
             kept[str(name)] = column.astype(object).where(column.notna(), None).map(
                 lambda value: None if value is None else str(value))
     return pd.DataFrame(kept, index=frame.index)
+
+
+# A condition's name becomes a Dagster partition key (no commas; `|` joins a multi-partition's
+# keys) and a folder name.
+FORBIDDEN_IN_CONDITION = (",", "|", "/", "\\")
+# Fewer samples than this give a condition's network nothing to learn from.
+MIN_CONDITION_SAMPLES = 10
+
+
+def condition_samples(annotations: pd.DataFrame, column: str, source: str
+                      ) -> tuple[dict[str, list[str]], list[str]]:
+    """({condition: its samples, in the matrix's order}, warnings) for the annotation `column`;
+    a name that cannot be a partition key or a folder, or a condition with too few samples
+    for a network, is refused by name."""
+    if column not in annotations.columns:
+        raise ExpressionMatrixError(
+            f"{source}: conditions: no cell annotation {column!r}; the cells are annotated with "
+            f"{sorted(annotations.columns) or 'nothing'}")
+    labels = annotations[column]
+    notes = []
+    if labels.isna().any():
+        notes.append(f"{source}: {int(labels.isna().sum())} samples have no {column!r} "
+                     f"(e.g. {labels.index[labels.isna()][0]!r}); they are in no condition")
+    conditions = {}
+    for name in sorted(labels.dropna().unique()):
+        if name != name.strip() or not name or name in (".", "..") or \
+                any(mark in name for mark in FORBIDDEN_IN_CONDITION):
+            raise ExpressionMatrixError(
+                f"{source}: condition {name!r} (column {column!r}) cannot name a partition: "
+                f"rename it without {' '.join(FORBIDDEN_IN_CONDITION)}, leading or trailing "
+                "spaces")
+        samples = labels.index[labels == name].tolist()
+        if len(samples) < MIN_CONDITION_SAMPLES:
+            raise ExpressionMatrixError(
+                f"{source}: condition {name!r} (column {column!r}) has {len(samples)} samples; "
+                f"a network needs at least {MIN_CONDITION_SAMPLES}")
+        conditions[name] = samples
+    return conditions, notes

@@ -9,7 +9,7 @@ from typing import Optional
 
 import pandas as pd
 
-from genie_assets.inputs.annotations import read_cell_annotations
+from genie_assets.inputs.annotations import condition_samples, read_cell_annotations
 from genie_assets.inputs.expression import (
     ValidatedExpression,
     read_expression,
@@ -82,3 +82,20 @@ def load_inputs(path: Optional[str] = None, regulators_path: Optional[str] = Non
                 f"{outside.regulator.iloc[0]} → {outside.target.iloc[0]}); they are left out "
                 "of the scores")
     return PipelineInputs(expression, source, gold, gold_source, n_outside, notes, annotations)
+
+
+def condition_inputs(inputs: PipelineInputs, column: str
+                     ) -> tuple[dict[str, ValidatedExpression], list[str]]:
+    """Each condition's own validated matrix (its samples; genes constant within it dropped, as
+    for any matrix) with the same regulators, and what the user should read. Refused, naming
+    the condition, where a condition cannot be a partition or is too small for a network."""
+    conditions, notes = condition_samples(inputs.annotations, column, inputs.source)
+    matrices = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name, samples in conditions.items():
+            matrices[name] = validate_expression(
+                inputs.expression.matrix.loc[samples], inputs.expression.regulators,
+                source=f"{inputs.source} (condition {name!r})",
+                regulator_source="the regulators")
+    return matrices, notes + [str(warning.message) for warning in caught]

@@ -53,13 +53,23 @@ def toy_network(
 
 
 TOY_CELL_TYPES = {"TF01": "type-1", "TF02": "type-2", "TF03": "type-3"}
+# The toy's two conditions: the samples where this regulator is above its median, and the
+# rest, where it is low and its saturating response nearly flat, so its targets lose it.
+TOY_CONDITION_REGULATOR = "TF05"
+TOY_CONDITION_COLUMN = "condition"
 
 
 def toy_cell_annotations(expression: pd.DataFrame) -> pd.DataFrame:
     """Each toy sample's `cell_type`: named after the one of TF01, TF02 and TF03 it expresses
     most (relative to that regulator's median), as a cell type is marked by its lineage
-    regulators. So TF01's activating regulon is most active in `type-1`."""
+    regulators, so TF01's activating regulon is most active in `type-1`; and its `condition`,
+    `TF05-high` or `TF05-low`."""
     marks = list(TOY_CELL_TYPES)
     relative = expression[marks] / expression[marks].median()
     cell_type = relative.idxmax(axis=1).map(TOY_CELL_TYPES)
-    return pd.DataFrame({"cell_type": cell_type.astype(object)}, index=expression.index)
+    level = expression[TOY_CONDITION_REGULATOR]
+    condition = np.where(level > level.median(), f"{TOY_CONDITION_REGULATOR}-high",
+                         f"{TOY_CONDITION_REGULATOR}-low")
+    return pd.DataFrame({"cell_type": cell_type.astype(object),
+                         TOY_CONDITION_COLUMN: condition.astype(object)},
+                        index=expression.index)

@@ -134,9 +134,13 @@ def write_h5ad(activity: pd.DataFrame, annotations: pd.DataFrame, regulons: pd.D
         data.write_h5ad(temporary)
 
 
+# The column that names cell types in CELLxGENE's schema (and most annotated AnnData files).
+CELL_TYPE_COLUMN = "cell_type"
+
+
 def choose_group_column(annotations: pd.DataFrame, requested: Optional[str]) -> Optional[str]:
-    """The annotation column that groups cells: the one asked for, else the only one there is;
-    None where there are none or several and none was asked for. An unknown name is refused,
+    """The annotation column that groups cells: the one asked for, else `cell_type` where
+    there is one, else the only column there is; None otherwise. An unknown name is refused,
     naming those there are."""
     if requested is not None:
         if requested not in annotations.columns:
@@ -144,4 +148,6 @@ def choose_group_column(annotations: pd.DataFrame, requested: Optional[str]) -> 
                 f"cell_groups: no cell annotation {requested!r}; the cells are annotated with "
                 f"{sorted(annotations.columns) or 'nothing'}")
         return requested
+    if CELL_TYPE_COLUMN in annotations.columns:
+        return CELL_TYPE_COLUMN
     return annotations.columns[0] if annotations.shape[1] == 1 else None

@@ -3,7 +3,7 @@ mixed job for one partition would also run the merge, which fails until every sh
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from genie_assets.pipeline.partitions import shard_partitions
+from genie_assets.pipeline.partitions import condition_shard_partitions, shard_partitions
 
 expression_job = define_asset_job(
     "expression_job", selection=AssetSelection.assets("expression_matrix"),
@@ -21,4 +21,14 @@ network_job = define_asset_job(
     description="Merge the shards and analyse the network on Spark (step 3 of 3).",
     # One process for all steps, so they share one Spark session instead of starting a JVM each.
     executor_def=in_process_executor,
+)
+condition_shards_job = define_asset_job(
+    "condition_shards_job", selection=AssetSelection.assets("condition_shards"),
+    partitions_def=condition_shard_partitions,
+    description="One shard of one condition's network per run (conditions, step 2).",
+)
+conditions_job = define_asset_job(
+    "conditions_job",
+    selection=AssetSelection.assets("condition_networks", "differential_network"),
+    description="Each condition's network, and what changed between them (conditions, step 3).",
 )

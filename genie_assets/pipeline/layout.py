@@ -29,6 +29,21 @@ GOLD_STANDARD: Artifact = (*EXPRESSION, GOLD_STANDARD_FILE)
 CELL_ANNOTATIONS_FILE = "cell_annotations.parquet"
 CELL_ANNOTATIONS: Artifact = (*EXPRESSION, CELL_ANNOTATIONS_FILE)
 
+# Which samples make each condition (expression_matrix's `conditions`), when there are any.
+CONDITIONS_FILE = "conditions.json"
+CONDITION_SAMPLES: Artifact = (*EXPRESSION, CONDITIONS_FILE)
+
+
+def condition_root(condition: str) -> Artifact:
+    """Where a condition's own artifacts live, in this same layout: its expression channel,
+    shards, edge table and filtered network."""
+    return ("conditions", condition)
+
+
+DIFFERENTIAL_NETWORK: Artifact = ("differential", "differential_network.parquet")
+REWIRING: Artifact = ("differential", "rewiring.parquet")
+REWIRING_PICTURE: Artifact = ("differential", "rewiring.png")
+
 # One edges file and one report per shard partition, named by its key.
 SHARDS: Artifact = ("shards",)
 SHARD_NAME_PREFIX = "shard-"

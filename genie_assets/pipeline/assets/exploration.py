@@ -164,7 +164,8 @@ def regulons(context: AssetExecutionContext, config: RegulonConfig, store: Artif
 class RegulonActivityConfig(Config):
     """Which cell annotation groups the cells for the per-group picture: a column of the
     input's cell annotations (an AnnData .obs column, a loom column attribute, a samples
-    table's column). With none named, the only annotation there is, if there is one."""
+    table's column). With none named, `cell_type` where there is one, else the only
+    annotation there is."""
 
     cell_groups: Optional[str] = None
 

@@ -26,6 +26,8 @@ DEPLOYED_PARAMS = deployment().genie3
 # `concurrency: pools: default_limit` (deploy/dagster.yaml), or `dagster instance concurrency
 # set shard_jobs N`; in aws mode set it to the account's SageMaker training-job quota.
 SHARD_POOL = "shard_jobs"
+SHARD_CODE_VERSION = (f"engine-{RESULT_VERSIONS[DEPLOYED_PARAMS.result_kind()]}"
+                      f"-params-{DEPLOYED_PARAMS.digest()}")
 
 
 # BackfillPolicy is beta in Dagster 1.13: the policy is wanted, the warning at every load is not.
@@ -37,8 +39,7 @@ with warnings.catch_warnings():
         partitions_def=shard_partitions,
         deps=["expression_matrix"],
         kinds={"python", "numba"},
-        code_version=(f"engine-{RESULT_VERSIONS[DEPLOYED_PARAMS.result_kind()]}"
-                      f"-params-{DEPLOYED_PARAMS.digest()}"),
+        code_version=SHARD_CODE_VERSION,
         # Transient failures (a lost spot instance, a killed process) are retried; a shard's
         # output only lands when it completes, so a retry starts clean.
         retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),

@@ -59,6 +59,10 @@ class ArtifactStore(ConfigurableResource):
         the local copy is not current)."""
         return self.path(*parts)
 
+    def within(self, *parts: str) -> "ArtifactStore":
+        """The same store rooted at `parts` (a condition's artifacts, in the same layout)."""
+        return ArtifactStore(root=str(self.path(*parts)))
+
     def spark_path(self, *parts: str) -> str:
         """Where Spark reads the artifact at `parts`."""
         return str(self.local_copy(*parts))
@@ -153,6 +157,11 @@ class S3ArtifactStore(ArtifactStore):
     spark_reads_s3: bool = Field(default=False, description=(
         "Spark reads s3a:// URIs directly (needs hadoop-aws on its classpath); otherwise it "
         "reads the local copy"))
+
+    def within(self, *parts: str) -> "S3ArtifactStore":
+        return S3ArtifactStore(root=str(self.path(*parts)), bucket=self.bucket,
+                               prefix="/".join([self.prefix.strip("/"), *parts]), s3=self.s3,
+                               spark_reads_s3=self.spark_reads_s3)
 
     def _key(self, path: Path) -> str:
         relative = path.relative_to(Path(self.root).resolve()).as_posix()
