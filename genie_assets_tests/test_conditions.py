@@ -174,3 +174,30 @@ def test_a_matrix_stored_without_conditions_says_how_to_set_them(tmp_path):
         failure_messages(result)
     assert not [e for e in result.all_events
                 if e.event_type == DagsterEventType.ASSET_MATERIALIZATION]
+
+
+def test_changed_edges_carry_both_conditions_importance_rank_rho_and_stability():
+    """With n_seeds > 1 the edge tables carry each edge's seed-consensus stability: a changed
+    edge shows it, with importance, rank and rho, in the condition and in the reference."""
+    from genie_assets.network.differential import compare, rewiring, top_regulators
+
+    def edges(r1, r2, s1, s2):
+        return pd.DataFrame({"regulator": ["R1", "R2", "R1", "R2"],
+                             "target": ["T1", "T1", "T2", "T2"],
+                             "importance": [r1, r2, 0.7, 0.3], "rho": [0.5, -0.4, 0.2, 0.1],
+                             "stability": [s1, s2, 1.0, 1.0]})
+
+    reference, condition = edges(0.9, 0.1, 0.95, 0.2), edges(0.2, 0.8, 0.3, 0.9)
+    changes = compare(top_regulators(condition, 1), top_regulators(reference, 1), condition,
+                      reference)
+    assert changes[["regulator", "target", "change"]].values.tolist() == [
+        ["R2", "T1", "gained"], ["R1", "T1", "lost"]]
+    gained, lost = changes.iloc[0], changes.iloc[1]
+    assert (gained.importance, gained.importance_reference) == pytest.approx((0.8, 0.1))
+    assert (gained["rank"], gained.rank_reference) == (1, 2)
+    assert (gained.stability, gained.stability_reference) == pytest.approx((0.9, 0.2))
+    assert (lost.importance, lost.importance_reference) == pytest.approx((0.2, 0.9))
+    assert (lost.stability, lost.stability_reference) == pytest.approx((0.3, 0.95))
+    assert (gained.rho, gained.rho_reference) == pytest.approx((-0.4, -0.4))
+    scores = rewiring(top_regulators(condition, 1), top_regulators(reference, 1))
+    assert scores.set_index("regulator").rewiring.to_dict() == {"R2": 1.0, "R1": 0.5}

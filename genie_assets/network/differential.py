@@ -52,8 +52,9 @@ def compare(network: pd.DataFrame, reference: pd.DataFrame, all_edges: pd.DataFr
                       suffixes=("", "_reference"), indicator=True)
     changed = both[both["_merge"] != "both"].copy()
     changed["change"] = changed["_merge"].map({"left_only": GAINED, "right_only": LOST})
-    changed = _fill_from(changed, all_edges, "")
-    changed = _fill_from(changed, all_reference_edges, "_reference")
+    every = max(1, len(genes))  # a rank for every edge, not only the top ones
+    changed = _fill_from(changed, top_regulators(all_edges, every), "")
+    changed = _fill_from(changed, top_regulators(all_reference_edges, every), "_reference")
     changed["present_importance"] = changed.importance.where(
         changed.change == GAINED, changed.importance_reference)
     ordered = changed.sort_values(["change", "present_importance", "regulator", "target"],
@@ -65,9 +66,9 @@ def compare(network: pd.DataFrame, reference: pd.DataFrame, all_edges: pd.DataFr
 
 
 def _fill_from(changed: pd.DataFrame, edges: pd.DataFrame, suffix: str) -> pd.DataFrame:
-    """Importance (and rho, stability) of each changed edge in the side where it is not among
-    the top, from that side's full edge table."""
-    values = [c for c in ("importance", RHO_COLUMN, STABILITY) if c in edges.columns]
+    """Importance, rank (and rho, stability) of each changed edge in the side where it is not
+    among the top, from that side's full edge table, ranked."""
+    values = [c for c in ("importance", "rank", RHO_COLUMN, STABILITY) if c in edges.columns]
     looked_up = changed[["regulator", "target"]].merge(
         edges[["regulator", "target", *values]], on=["regulator", "target"], how="left"
     ).set_axis(changed.index)
