@@ -103,7 +103,8 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
     refused = execute_job(env, "network_job")
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
-    assert "4 of 4 shards were not computed from the current expression matrix" in output
+    assert ("4 of 4 shards of importance_shards were not computed from the current "
+            "expression matrix") in output
     assert f"fingerprint {fingerprint[:12]}" in output
     pd.testing.assert_frame_equal(pd.read_parquet(art / "edges" / "edge_table.parquet"),
                                   first_edges)  # the old edge table stays as it was

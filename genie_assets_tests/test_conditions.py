@@ -201,3 +201,36 @@ def test_changed_edges_carry_both_conditions_importance_rank_rho_and_stability()
     assert (gained.rho, gained.rho_reference) == pytest.approx((-0.4, -0.4))
     scores = rewiring(top_regulators(condition, 1), top_regulators(reference, 1))
     assert scores.set_index("regulator").rewiring.to_dict() == {"R2": 1.0, "R1": 0.5}
+
+
+def test_a_new_matrix_makes_each_conditions_shards_stale_and_the_merge_names_them(tmp_path):
+    """Shards computed from a condition's previous cells are refused by the merge, by name,
+    until they are backfilled; Dagster marks them stale meanwhile."""
+    matrix, table, _ = planted_conditions()
+    table.to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
+    resources = local_resources(tmp_path / "store", n_trees=20)
+    instance = new_instance()
+
+    def store_matrix(frame):
+        frame.to_csv(tmp_path / "cells.csv")
+        result = run(["expression_matrix"], resources, instance, run_config={"ops": {
+            "expression_matrix": {"config": {
+                "path": str(tmp_path / "cells.csv"),
+                "cell_annotations_path": str(tmp_path / "samples.tsv"),
+                "conditions": "condition"}}}})
+        assert result.success, failure_messages(result)
+
+    store_matrix(matrix)
+    for condition in ("control", "treated"):
+        for shard in SHARD_KEYS:
+            key = MultiPartitionKey({"condition": condition, "shard": shard})
+            assert run(["condition_shards"], resources, instance, partition_key=key).success
+    assert run(["condition_networks"], resources, instance).success
+    store_matrix(matrix * 2.0)  # new values: every condition's channel changes
+    result = run(["condition_networks"], resources, instance)
+    assert not result.success
+    message = failure_messages(result)
+    assert ("4 of 4 shards of condition_shards (condition 'control') were not computed from "
+            "the current expression matrix") in message
+    assert "shard-0000: computed from input" in message
+    assert "condition_shards → Materialize… → condition 'control'" in message

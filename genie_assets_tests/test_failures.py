@@ -136,7 +136,8 @@ def test_merge_refuses_shards_computed_with_other_parameters(prepared, tmp_path)
     result = run(["edge_table"], resources, instance)
     assert not result.success
     message = failure_messages(result)
-    assert "1 of 4 shards were not computed from the current expression matrix" in message
+    assert ("1 of 4 shards of importance_shards were not computed from the current "
+            "expression matrix") in message
     # The shard computed differently is named, with what it was computed with and what the
     # deployment expects; the others are not.
     assert f"{SHARD_KEYS[1]}: parameters {{'n_trees': 50}} (expected {{'n_trees': {N_TREES}}})" \

@@ -31,19 +31,22 @@ class MergeSummary:
 def merge_shards(
     shard_files: Mapping[str, Path], expected_keys: Sequence[str], output: Path, *,
     input_fingerprint: str, params: Mapping[str, object],
+    shards_of: str = "importance_shards",
+    rerun: str = "`python -m genie_assets.backfill` selects stale shards",
 ) -> MergeSummary:
     """Stream every shard's edges into one Parquet file at `output`, written atomically.
 
     Refuses, naming the shards, when some are missing or when any was not computed from the
     current expression matrix (`input_fingerprint`) with the deployment's GENIE3 `params` and
     shard count: such a shard is stale, and merging it would give an old network a new name.
+    The errors name the shards' asset (`shards_of`) and say how to re-run them (`rerun`).
     """
     missing = [key for key in expected_keys if key not in shard_files]
     if missing:
         raise MissingShardsError(
             f"{len(missing)} of {len(expected_keys)} shards have no output yet: "
             f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}; "
-            "materialize (backfill) those partitions of importance_shards first"
+            f"materialize (backfill) those partitions of {shards_of} first"
         )
     reports = {key: read_shard_report(shard_files[key]) for key in expected_keys}
     stale = {key: why for key, report in reports.items()
@@ -51,11 +54,11 @@ def merge_shards(
     if stale:
         described = "; ".join(f"{key}: {why}" for key, why in list(stale.items())[:20])
         raise StaleShardsError(
-            f"{len(stale)} of {len(expected_keys)} shards were not computed from the current "
+            f"{len(stale)} of {len(expected_keys)} shards of {shards_of} were not computed from "
+            "the current "
             f"expression matrix (fingerprint {input_fingerprint[:12]}) with this deployment's "
             f"GENIE3 parameters and {len(expected_keys)} shards, so they cannot be merged: "
-            f"{described}{' ...' if len(stale) > 20 else ''}. Re-materialize them: "
-            "`python -m genie_assets.backfill` selects stale shards"
+            f"{described}{' ...' if len(stale) > 20 else ''}. Re-materialize them: {rerun}"
         )
 
     n_edges = 0

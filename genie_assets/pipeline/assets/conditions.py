@@ -103,7 +103,11 @@ def condition_networks(context: AssetExecutionContext, config: ConditionNetworkC
             summary = merge_shards(own.shard_files_local_copies(),
                                    shard_partitions.get_partition_keys(), output,
                                    input_fingerprint=own.expression_manifest()["fingerprint"],
-                                   params=genie3.params().as_dict())
+                                   params=genie3.params().as_dict(),
+                                   shards_of=f"condition_shards (condition {condition!r})",
+                                   rerun=f"condition_shards → Materialize… → condition "
+                                         f"{condition!r}, shard: All (or `dagster job execute "
+                                         "-j condition_shards_job` per partition)")
         network = top_regulators(pd.read_parquet(own.local_copy(*EDGE_TABLE)),
                                  config.top_k_per_target)
         with own.writing(*FILTERED_NETWORK) as temporary:
