@@ -155,13 +155,18 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
 
     import pandas as pd
 
-    expression = pd.read_parquet(contract.expression_dir / EXPRESSION_FILE)
+    matrix_path = contract.expression_dir / EXPRESSION_FILE
     regulators = read_regulator_names(contract.expression_dir / REGULATORS_FILE)
     manifest = json.loads((contract.expression_dir / MANIFEST_FILE).read_text())
-    shard_targets = targets_for_shard(list(expression.columns), index, n_shards)
+    genes = matrix_genes(matrix_path)
+    shard_targets = targets_for_shard(genes, index, n_shards)
     # With several hosts, each takes every n-th of the shard's targets and writes its own file.
     hosts = sorted(contract.hosts)
     host_targets = shard_targets[hosts.index(contract.current_host)::len(hosts)]
+    # Only the columns this host fits from: at 20,000 genes a shard's regulators and targets
+    # are a tenth of the matrix, and reading the rest took a sixth of a shard's time.
+    wanted = set(regulators) | set(host_targets)
+    expression = pd.read_parquet(matrix_path, columns=[g for g in genes if g in wanted])
     name = output_name(partition_key, contract.current_host, len(hosts))
     if len(hosts) > 1:
         log = _prefixed(log, f"[{contract.current_host}] ")
@@ -224,6 +229,15 @@ def run_shard(contract: SageMakerContract, log=print, report=None) -> dict[str, 
     if report is not None:
         report(shard_report)
     return shard_report
+
+
+def matrix_genes(path: Path) -> list[str]:
+    """The stored matrix's gene columns, in order, from its Parquet schema alone (the sample
+    names are pandas' index, stored as a column of their own)."""
+    schema = pq.ParquetFile(path).schema_arrow
+    index = {name for name in (schema.pandas_metadata or {}).get("index_columns", [])
+             if isinstance(name, str)}
+    return [name for name in schema.names if name not in index]
 
 
 def use_compiled_engine(task: ShardTask, log) -> Optional[Callable[[], None]]:
