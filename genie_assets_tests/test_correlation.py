@@ -27,3 +27,17 @@ def test_a_constant_gene_gives_rho_zero_and_no_pair_gives_an_empty_array():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "flat": [4.0, 4.0, 4.0]})
     assert spearman_rho(frame, ["a"], ["flat"]).tolist() == [0.0]
     assert spearman_rho(frame, [], []).shape == (0,)
+
+
+def test_average_ranks_are_scipys_to_the_bit_on_ties_zeros_and_single_rows():
+    from scipy.stats import rankdata
+
+    from genie_assets.engine.correlation import average_ranks
+
+    rng = np.random.default_rng(3)
+    for shape in [(1000, 40), (7, 5), (1, 3), (60, 1)]:
+        counts = rng.integers(0, 4, size=shape).astype(float)
+        counts[:, 0] = 0.0  # a constant column: every rank the middle one
+        for values in (counts, rng.random(shape), -counts):
+            assert np.array_equal(average_ranks(values),
+                                  rankdata(values, axis=0, method="average"))

@@ -11,14 +11,32 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 RHO_COLUMN = "rho"
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Each column's ranks, 1 the smallest, ties taking the average of the ranks they span (as
+    scipy.stats.rankdata's "average"; in NumPy alone, since importing scipy.stats took 0.8 s of
+    every shard process's start)."""
+    n = values.shape[0]
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    starts = np.ones(values.shape, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ends = np.ones(values.shape, dtype=bool)
+    ends[:-1] = starts[1:]
+    position = np.arange(n, dtype=np.float64)[:, None]
+    first = np.maximum.accumulate(np.where(starts, position, 0.0), axis=0)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1.0)[::-1], axis=0)[::-1]
+    ranks = np.empty(values.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=0)
+    return ranks
+
+
 def _standardised_ranks(values: np.ndarray) -> np.ndarray:
     """Each column's average ranks, centred and scaled to unit norm (a constant column: 0)."""
-    ranks = rankdata(values, axis=0, method="average")
+    ranks = average_ranks(values)
     ranks -= ranks.mean(axis=0)
     norms = np.sqrt((ranks * ranks).sum(axis=0))
     return np.divide(ranks, norms, out=np.zeros_like(ranks), where=norms > 0)

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 
 def score_network(edges: pd.DataFrame, gold: pd.DataFrame) -> dict[str, float]:
@@ -15,6 +14,10 @@ def score_network(edges: pd.DataFrame, gold: pd.DataFrame) -> dict[str, float]:
 
     A pair the network lacks scores 0, so a filtered network is scored on the same pairs.
     """
+    # Imported here: scikit-learn's metrics bring scipy.stats, a second of every run
+    # process's start where nothing is scored.
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     scored = gold.merge(edges[["regulator", "target", "importance"]],
                         on=["regulator", "target"], how="left")
     scores = scored["importance"].fillna(0.0).to_numpy()
@@ -43,5 +46,7 @@ def gold_scores_from_parquet(path: str | Path, gold: pd.DataFrame) -> pd.DataFra
 
 
 def precision_recall(scored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.metrics import precision_recall_curve
+
     precision, recall, _ = precision_recall_curve(scored["label"], scored["importance"])
     return precision, recall
