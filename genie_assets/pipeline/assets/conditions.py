@@ -9,26 +9,16 @@ condition's shards as `edge_table` does and keeps each target's top regulators, 
 """
 
 import json
-import warnings
 from typing import Optional
 
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    BackfillPolicy,
-    Backoff,
-    Config,
-    MaterializeResult,
-    MetadataValue,
-    RetryPolicy,
-    asset,
-)
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from genie_assets.errors import InputError
 from genie_assets.network.differential import compare, rewiring, rewiring_png, top_regulators
 from genie_assets.network.edges import merge_shards
 from genie_assets.network.plots import markdown_image
-from genie_assets.pipeline.assets.shards import SHARD_CODE_VERSION, SHARD_POOL
+from genie_assets.pipeline.assets.shards import shard_asset
 from genie_assets.pipeline.layout import (
     CONDITION_SAMPLES,
     DIFFERENTIAL_NETWORK,
@@ -62,27 +52,14 @@ def stored_conditions(store: ArtifactStore) -> dict[str, list[str]]:
     return json.loads(path.read_text())["conditions"]
 
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
-
-    @asset(
-        group_name="conditions",
-        partitions_def=condition_shard_partitions,
-        deps=["expression_matrix"],
-        kinds={"python", "numba"},
-        code_version=SHARD_CODE_VERSION,
-        retry_policy=RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL),
-        pool=SHARD_POOL,
-        backfill_policy=BackfillPolicy.multi_run(1),
-    )
-    def condition_shards(context: AssetExecutionContext, store: ArtifactStore,
-                         shard_runner: ShardRunner, genie3: Genie3Settings) -> MaterializeResult:
-        """Regulator → target importances for one shard of targets on one condition's cells,
-        by the same shard program as importance_shards."""
-        keys = context.partition_key.keys_by_dimension
-        task = ShardTask(partition_key=keys[SHARD], n_shards=N_SHARDS, params=genie3.params())
-        return shard_runner.run_shard(context, store.within(*condition_root(keys[CONDITION])),
-                                      task)
+@shard_asset(group_name="conditions", partitions_def=condition_shard_partitions)
+def condition_shards(context: AssetExecutionContext, store: ArtifactStore,
+                     shard_runner: ShardRunner, genie3: Genie3Settings) -> MaterializeResult:
+    """Regulator → target importances for one shard of targets on one condition's cells, by
+    the same shard program as importance_shards."""
+    keys = context.partition_key.keys_by_dimension
+    task = ShardTask(partition_key=keys[SHARD], n_shards=N_SHARDS, params=genie3.params())
+    return shard_runner.run_shard(context, store.within(*condition_root(keys[CONDITION])), task)
 
 
 class ConditionNetworkConfig(Config):
