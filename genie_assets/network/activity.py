@@ -11,7 +11,6 @@ out from the other groups': its specificity is that mean's z-score across the gr
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Optional
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from genie_assets.files import atomic_path
+from genie_assets.network.plots import png_bytes, pyplot
 
 # AUCell's cut: a regulon is scored within each cell's top 5 % of genes (pySCENIC's
 # auc_threshold, decoupler's default), but at least 20 genes: on a small panel 5 % is a handful
@@ -90,18 +90,13 @@ def heatmap_png(means: pd.DataFrame, title: str,
     """Regulons (rows) × groups (columns), coloured by specificity, the mean activity written
     in each cell; where there are more regulons than `max_regulons`, those whose means differ
     most between groups."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     spread = means.std(axis=0, ddof=0).sort_values(ascending=False, kind="mergesort")
     shown = sorted(spread.index[:max_regulons])
     scores = specificity(means)[shown].T
     values = means[shown].T
     height = max(2.5, 0.28 * len(shown) + 1.5)
     width = max(4.0, 0.9 * len(means.index) + 3.0)
-    figure, axes = plt.subplots(figsize=(width, height), dpi=110)
+    figure, axes = pyplot().subplots(figsize=(width, height))
     limit = max(1.0, float(np.abs(scores.to_numpy()).max())) if scores.size else 1.0
     image = axes.imshow(scores.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit,
                         aspect="auto")
@@ -113,11 +108,7 @@ def heatmap_png(means: pd.DataFrame, title: str,
             axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=6)
     figure.colorbar(image, ax=axes, label="specificity (z-score of the group's mean)")
     axes.set_title(title, fontsize=10)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def write_h5ad(activity: pd.DataFrame, annotations: pd.DataFrame, regulons: pd.DataFrame,

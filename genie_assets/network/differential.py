@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from genie_assets.engine.correlation import RHO_COLUMN
+from genie_assets.network.plots import png_bytes, pyplot
 
 GAINED, LOST = "gained", "lost"
 STABILITY = "stability"
@@ -103,15 +104,8 @@ def rewiring(network: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
 def rewiring_png(tables: dict[tuple[str, str], pd.DataFrame]) -> bytes:
     """One panel per comparison (condition vs reference): the most rewired regulators' gained
     and lost targets."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from genie_assets.network.plots import png_bytes
-
     height = max(2.5, 0.3 * PICTURE_REGULATORS + 1.2)
-    figure, axes = plt.subplots(1, max(1, len(tables)), figsize=(5.5 * max(1, len(tables)),
+    figure, axes = pyplot().subplots(1, max(1, len(tables)), figsize=(5.5 * max(1, len(tables)),
                                                                   height), squeeze=False)
     for axis, ((condition, reference), table) in zip(axes[0], tables.items()):
         shown = table[(table.n_gained + table.n_lost) > 0].head(PICTURE_REGULATORS)[::-1]

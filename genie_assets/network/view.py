@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from genie_assets.network.plots import png_bytes
+from genie_assets.network.plots import png_bytes, pyplot
 
 DEFAULT_N_HUBS = 10
 DEFAULT_TARGETS_PER_HUB = 8
@@ -118,11 +118,10 @@ def subnetwork_png(sub: Subnetwork, positions: dict[str, tuple[float, float]],
                    title: str = "Hub subnetwork") -> bytes:
     """Genes coloured by module and sized by degree, edges as wide as their importance, hubs
     labelled in bold."""
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     colours = module_colours(sub.genes.module)
-    figure, axis = plt.subplots(figsize=(9, 7.5))
+    figure, axis = pyplot().subplots(figsize=(9, 7.5))
     sizes = dict(zip(sub.genes.gene, _node_sizes(sub.genes.degree, 60, 900)))
     # A marker of area s points² has radius √s / 2 points: arrows and labels start beyond it.
     radius = {gene: size ** 0.5 / 2 for gene, size in sizes.items()}
