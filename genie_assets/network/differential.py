@@ -36,9 +36,10 @@ def top_regulators(edges: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def compare(network: pd.DataFrame, reference: pd.DataFrame, all_edges: pd.DataFrame,
             all_reference_edges: pd.DataFrame) -> pd.DataFrame:
-    """The edges gained and lost in `network` against `reference` (both `top_regulators`
-    tables), each with its importance, rank, rho (and stability, where the edge tables carry
-    it) in both conditions, looked up in the full edge tables. Sorted by change, then by the
+    """The edges gained and lost in `network` against `reference` (each target's top
+    regulators, as `top_regulators` keeps them, with or without their rank), each with its
+    importance, rank, rho (and stability, where the edge tables carry it) in both conditions,
+    looked up in the full edge tables. Sorted by change, then by the
     importance it has where it is present, strongest first."""
     genes = (set(all_edges.regulator) | set(all_edges.target)) & \
         (set(all_reference_edges.regulator) | set(all_reference_edges.target))

@@ -76,10 +76,11 @@ def condition_networks(context: AssetExecutionContext, config: ConditionNetworkC
     summaries = {}
     for condition in stored_conditions(store):
         own = store.within(*condition_root(condition))
+        manifest = own.expression_manifest()
         with own.writing(*EDGE_TABLE) as output:
             summary = merge_shards(own.shard_files_local_copies(),
                                    shard_partitions.get_partition_keys(), output,
-                                   input_fingerprint=own.expression_manifest()["fingerprint"],
+                                   input_fingerprint=manifest["fingerprint"],
                                    params=genie3.params().as_dict(),
                                    shards_of=f"condition_shards (condition {condition!r})",
                                    rerun=f"condition_shards → Materialize… → condition "
@@ -89,7 +90,7 @@ def condition_networks(context: AssetExecutionContext, config: ConditionNetworkC
                                  config.top_k_per_target)
         with own.writing(*FILTERED_NETWORK) as temporary:
             network.drop(columns="rank").to_parquet(temporary, index=False)
-        summaries[condition] = {"n_samples": own.expression_manifest()["n_samples"],
+        summaries[condition] = {"n_samples": manifest["n_samples"],
                                 "n_edges": summary.n_edges, "n_network_edges": len(network),
                                 "network": own.location(*FILTERED_NETWORK)}
     table = pd.DataFrame.from_dict(summaries, orient="index").rename_axis("condition")
@@ -122,15 +123,17 @@ def differential_network(context: AssetExecutionContext, config: DifferentialCon
     def read(condition: str, artifact) -> pd.DataFrame:
         return pd.read_parquet(store.within(*condition_root(condition)).local_copy(*artifact))
 
+    # Each condition's network as condition_networks kept it; the full edge tables give a
+    # changed edge's importance and rank where it is not among the top.
     reference_edges = read(reference, EDGE_TABLE)
-    k = int(read(reference, FILTERED_NETWORK).groupby("target").size().max())
-    reference_network = top_regulators(reference_edges, k)
+    reference_network = read(reference, FILTERED_NETWORK)
+    k = int(reference_network.groupby("target").size().max())
     changes, scores = [], {}
     for condition in conditions:
         if condition == reference:
             continue
         edges = read(condition, EDGE_TABLE)
-        network = top_regulators(edges, k)
+        network = read(condition, FILTERED_NETWORK)
         changes.append(compare(network, reference_network, edges, reference_edges)
                        .assign(condition=condition, reference=reference))
         scores[condition, reference] = rewiring(network, reference_network).assign(

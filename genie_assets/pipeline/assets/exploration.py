@@ -253,7 +253,8 @@ def network_view(context: AssetExecutionContext, config: NetworkViewConfig, stor
     title = config.title or "genie-assets GENIE3 network"
     png = subnetwork_png(sub, positions, title)
     activity = pd.read_parquet(store.local_copy(*REGULON_ACTIVITY_BY_GROUP))
-    heatmap = (heatmap_png(activity, f"Regulon activity (AUCell) by {activity.index.name}")
+    # regulon_activity draws its picture in the same run as it writes non-empty means.
+    heatmap = (store.local_copy(*REGULON_ACTIVITY_PICTURE).read_bytes()
                if not activity.empty else None)
     with store.writing(*NETWORK_PICTURE) as temporary:
         temporary.write_bytes(png)
