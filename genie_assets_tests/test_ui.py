@@ -131,6 +131,21 @@ def materialize_from_asset_page(page, url: str, asset: str):
     button.first.click()
 
 
+def show_picture(page, url: str, asset: str, row: str, alt: str, name: str,
+                 after: str | None = None):
+    """Open a picture from an asset's metadata as a user does (*[Show Markdown]* in its row,
+    once `after` shows) and check that it is drawn; then close it."""
+    visit(page, f"{url}/assets/{asset}")
+    if after:
+        page.get_by_text(after).first.wait_for(timeout=60_000)
+    page.locator("tr", has_text=row).first.get_by_text("[Show Markdown]").click()
+    picture = page.locator(f'img[alt="{alt}"]')
+    picture.wait_for(timeout=30_000)
+    assert picture.evaluate("image => image.complete && image.naturalWidth") > 300
+    shot(page, name)
+    page.keyboard.press("Escape")
+
+
 def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_page):
     url, home = dagster_ui
     page, errors = browser_page
@@ -181,22 +196,11 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
     page.get_by_text("TF0").first.wait_for(timeout=10_000)
     shot(page, "hub-genes")
     # The hub subnetwork's picture, as a user opens it from the asset's metadata.
-    visit(page, f"{url}/assets/network_view")
-    page.locator("tr", has_text="network_picture").first.get_by_text("[Show Markdown]").click()
-    picture = page.locator('img[alt="hub subnetwork"]')
-    picture.wait_for(timeout=30_000)
-    assert picture.evaluate("image => image.complete && image.naturalWidth") > 300
-    shot(page, "network-view")
-    page.keyboard.press("Escape")
+    show_picture(page, url, "network_view", "network_picture", "hub subnetwork", "network-view")
     # Regulon activity by cell type: the heatmap and each type's most specific regulons.
-    visit(page, f"{url}/assets/regulon_activity")
-    page.get_by_text("top_regulons_per_group").first.wait_for(timeout=60_000)
-    page.locator("tr", has_text="activity_by_group").first.get_by_text("[Show Markdown]").click()
-    heatmap = page.locator('img[alt="regulon activity by group"]')
-    heatmap.wait_for(timeout=30_000)
-    assert heatmap.evaluate("image => image.complete && image.naturalWidth") > 300
-    shot(page, "regulon-activity")
-    page.keyboard.press("Escape")
+    show_picture(page, url, "regulon_activity", "activity_by_group",
+                 "regulon activity by group", "regulon-activity",
+                 after="top_regulons_per_group")
     visit(page, f"{url}/assets/network_evaluation")
     page.get_by_text("aupr").first.wait_for(timeout=60_000)
     shot(page, "network-evaluation")
@@ -218,13 +222,7 @@ def test_pipeline_runs_from_the_ui_and_shows_its_results(dagster_ui, browser_pag
         materialize_from_asset_page(page, url, asset)
         wait_until(lambda: instance.get_latest_materialization_event(AssetKey(asset)), 180,
                    asset, instance=instance)
-    visit(page, f"{url}/assets/differential_network")
-    page.get_by_text("edges_gained_and_lost").first.wait_for(timeout=60_000)
-    page.locator("tr", has_text="rewiring_picture").first.get_by_text("[Show Markdown]").click()
-    rewiring = page.locator('img[alt="rewiring"]')
-    rewiring.wait_for(timeout=30_000)
-    assert rewiring.evaluate("image => image.complete && image.naturalWidth") > 300
-    shot(page, "differential-network")
-    page.keyboard.press("Escape")
+    show_picture(page, url, "differential_network", "rewiring_picture", "rewiring",
+                 "differential-network", after="edges_gained_and_lost")
 
     assert not errors, f"console errors on the UI page: {errors}"
