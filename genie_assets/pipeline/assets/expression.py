@@ -51,9 +51,9 @@ class ExpressionConfig(Config):
     conditions: Optional[str] = None
 
 
-def write_expression_channel(folder, validated, source: str) -> dict:
-    """The expression channel a shard reads (matrix, regulators, manifest) into `folder`,
-    checked as the blocking check will check it; returns the manifest."""
+def write_expression_channel(folder, validated, source: str, **facts) -> dict:
+    """The expression channel a shard reads (matrix, regulators, manifest with `facts` added)
+    into `folder`, checked as the blocking check will check it; returns the manifest."""
     folder.mkdir(parents=True)
     validated.matrix.to_parquet(folder / EXPRESSION_FILE)
     (folder / REGULATORS_FILE).write_text("\n".join(validated.regulators) + "\n",
@@ -65,6 +65,7 @@ def write_expression_channel(folder, validated, source: str) -> dict:
         "n_genes": int(validated.matrix.shape[1]),
         "n_regulators": len(validated.regulators),
         "dropped_constant_genes": validated.dropped_constant_genes,
+        **facts,
     }
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     # Validate, then replace: the candidate passes what the blocking check will ask of it,
@@ -96,7 +97,9 @@ def expression_matrix(
     for note in notes:
         context.log.warning(note)
     with store.writing(*EXPRESSION) as temporary:
-        manifest = write_expression_channel(temporary, validated, inputs.source)
+        gold_manifest = ({"gold_standard_source": inputs.gold_source,
+                          "gold_standard_positives_only": gold.positives_only} if gold else {})
+        manifest = write_expression_channel(temporary, validated, inputs.source, **gold_manifest)
         inputs.annotations.to_parquet(temporary / CELL_ANNOTATIONS_FILE)
         if conditions:
             (temporary / CONDITIONS_FILE).write_text(json.dumps({
@@ -106,9 +109,6 @@ def expression_matrix(
         if gold is not None:
             gold.pairs.to_csv(temporary / GOLD_STANDARD_FILE, sep="\t", index=False,
                               header=False)
-            manifest.update({"gold_standard_source": inputs.gold_source,
-                             "gold_standard_positives_only": gold.positives_only})
-            (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     fingerprint = manifest["fingerprint"]
     # Each condition's own channel, as the shards of condition_shards read it.
     for name, matrix in conditions.items():
