@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import SHAPES, shape_inputs  # noqa: E402
 
 from genie_assets.engine import genie3  # noqa: E402
-from genie_assets.engine.grower import _importances  # noqa: E402
+from genie_assets.engine.grower import GROWER_KERNELS  # noqa: E402
 
 LARGEST_FUNCTION = 1 << 17  # bytes saved of the last function, whose end is not known
 
@@ -52,7 +52,7 @@ def save_functions(out: Path) -> None:
     """The perf map and each compiled function's bytes (out/<address>.bin, out/functions.tsv)."""
     out.mkdir(parents=True, exist_ok=True)
     functions = set()
-    for result in _importances.overloads.values():
+    for result in (r for kernel in GROWER_KERNELS.values() for r in kernel.overloads.values()):
         library = result.library
         # numba's own attribute (0.6x): the module the library's functions were linked from.
         for function in library._shared_module.functions:

@@ -40,7 +40,7 @@ SHIPPED_FOLDER = "engine_cache"
 
 
 def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
-    """Compiles, through their public entry points, the forests' grower, boosting and the
+    """Compiles, through their public entry points, the forests' three growers, boosting and the
     forests on shared bootstraps for the rank types of up to 65,536 samples (uint8 and uint16
     ranks) and, with `large`, the first two for more samples too (whose sample numbers take 32
     bits); says each as it starts, and every 20 s how long it has taken; returns what it
@@ -48,7 +48,7 @@ def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
     import numpy as np
 
     from genie_assets.engine.boosting import boosted_importances
-    from genie_assets.engine.grower import GENERAL, grow_importances
+    from genie_assets.engine.grower import GROWERS, grow_importances
     from genie_assets.engine.ranking import rank_regulators
     from genie_assets.engine.subsampling import subsampled_importances
 
@@ -57,8 +57,8 @@ def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
     shapes = [(20, None), (300, None)]
     if large:
         shapes += [(70_000, 0), (70_000, 2), (70_000, None)]
-    steps = [(n, d, kind) for n, d in shapes
-             for kind in ("forests", "boosting", "shared bootstraps")
+    kinds = [*(f"forests ({grower})" for grower in GROWERS), "boosting", "shared bootstraps"]
+    steps = [(n, d, kind) for n, d in shapes for kind in kinds
              if kind != "shared bootstraps" or n <= 1 << 16]
     done = []
     for step, (n_samples, decimals, kind) in enumerate(steps, start=1):
@@ -72,9 +72,10 @@ def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
         with reporting_progress(what, log):
             # One tree or round on two regulators: the call compiles (or loads) its kernel
             # for these types, as a real call of the same types will look it up.
-            if kind == "forests":
+            if kind.startswith("forests"):
+                grower = GROWERS[kind[len("forests ("):-1]]
                 grow_importances(ranked, inputs, y, n_trees=1, n_candidates=1,
-                                 extra_trees=False, seed=1, grower=GENERAL)
+                                 extra_trees=False, seed=1, grower=grower)
             elif kind == "boosting":
                 boosted_importances(ranked, inputs, y, n_rounds=1, n_candidates=1,
                                     max_depth=3, learning_rate=0.01, n_inbag=n_samples - 1,

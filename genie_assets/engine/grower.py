@@ -126,14 +126,17 @@ def grow_importances(ranked: RankedRegulators, inputs: np.ndarray, y: np.ndarray
                              f"{' (extra-trees takes every sample)' if extra_trees else ''}")
     # A strided target (a matrix's column) would compile the engine once more, for minutes.
     y = np.ascontiguousarray(y)
-    args = (ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn)
+    kernel = GROWER_KERNELS[grower]
+    args = (ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, n_drawn)
     # Compiled (or loaded) apart from the call, so that the time it takes is known.
-    compile_ahead(_importances, args)
-    return _importances(*args)
+    compile_ahead(kernel, args)
+    return kernel(*args)
 
 
-@njit(nogil=True, cache=True)
-def _importances(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, grower, n_drawn):
+@njit(inline="always")
+def _forest_inputs(ranked, inputs, y, n_drawn):
+    """What every grower reads for one target: its regulators, the target, a workspace and
+    the importances to add into."""
     n_samples = y.shape[0]
     importance = np.zeros(inputs.shape[0], dtype=np.float64)
     inverse = zeros_apart(n_samples + 1, np.float64)
@@ -146,16 +149,38 @@ def _importances(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, gr
     target = Target(y, shift, 1.0 / scale, fixed_y, inverse, n_drawn)
     data = regulators_of(ranked, inputs)
     ws = new_workspace(n_samples, inputs.shape[0], ranked.n_ranks)
-    if grower == FOUR_AT_ONCE:
-        grow_forest(data, target, n_trees, n_candidates, extra_trees, 4, False,
-                    seed_state(seed), importance, ws)
-    elif grower == CONTINUOUS_PAIRS:
-        grow_forest(data, target, n_trees, n_candidates, extra_trees, 2, True,
-                    seed_state(seed), importance, ws)
-    else:
-        grow_forest(data, target, n_trees, n_candidates, extra_trees, 2, False,
-                    seed_state(seed), importance, ws)
+    return data, target, ws, importance
+
+
+# One entry kernel per grower, so that a process compiles only the grower its data takes
+# (each is a third of the forests' compile time, a minute or more on a laptop) and a cache
+# can be built grower by grower in parallel.
+@njit(nogil=True, cache=True)
+def _four_at_once(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, n_drawn):
+    data, target, ws, importance = _forest_inputs(ranked, inputs, y, n_drawn)
+    grow_forest(data, target, n_trees, n_candidates, extra_trees, 4, False, seed_state(seed),
+                importance, ws)
     return importance
+
+
+@njit(nogil=True, cache=True)
+def _continuous_pairs(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, n_drawn):
+    data, target, ws, importance = _forest_inputs(ranked, inputs, y, n_drawn)
+    grow_forest(data, target, n_trees, n_candidates, extra_trees, 2, True, seed_state(seed),
+                importance, ws)
+    return importance
+
+
+@njit(nogil=True, cache=True)
+def _general(ranked, inputs, y, n_trees, n_candidates, extra_trees, seed, n_drawn):
+    data, target, ws, importance = _forest_inputs(ranked, inputs, y, n_drawn)
+    grow_forest(data, target, n_trees, n_candidates, extra_trees, 2, False, seed_state(seed),
+                importance, ws)
+    return importance
+
+
+GROWER_KERNELS = {FOUR_AT_ONCE: _four_at_once, CONTINUOUS_PAIRS: _continuous_pairs,
+                  GENERAL: _general}
 
 
 @njit(inline="always")

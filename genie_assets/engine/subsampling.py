@@ -104,7 +104,7 @@ def _subsampled_importances(ranked, inputs, n_inputs, ys, seeds, n_candidates, n
     cell_fixed = empty_apart(n_drawn, np.int64)
     # One more rank than the data's: see compact_levels.
     ws = new_workspace(n_drawn, inputs.shape[1], ranked.n_ranks + 1)
-    # Variables, not literals, typed as _importances passes them: grow_forest then runs the
+    # Variables, not literals, typed as the grower's kernels pass them: grow_forest then runs the
     # code compiled for it, instead of compiling once more for literal types.
     one_tree = np.int64(1)
     weights_given = np.int64(0)  # Target.n_drawn 0: the grower keeps the weights set here
