@@ -89,6 +89,29 @@ def engine_seconds_per_target(frame: pd.DataFrame, regulators: list[str],
     return (time.perf_counter() - started) / len(targets)
 
 
+def concurrency_limit(home: Path) -> int:
+    """The instance's `shard_jobs` pool limit (deploy/dagster.yaml's, copied to `home`)."""
+    import yaml
+
+    settings = yaml.safe_load((home / "dagster.yaml").read_text())
+    return int(settings["concurrency"]["pools"]["default_limit"])
+
+
+def shard_run_times(home: Path) -> dict[str, float]:
+    """Summed over the backfill's shard runs, from the instance at `home`: each run worker's
+    life (start to end), and the time from the first run's start to the last run's end."""
+    from dagster import DagsterInstance, RunsFilter
+    from dagster._core.instance.ref import InstanceRef  # the instance at a folder
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        records = [r for r in instance.get_run_records(RunsFilter(job_name="shards_job"))
+                   if r.start_time and r.end_time]
+    return {"runs": len(records),
+            "run_seconds": sum(r.end_time - r.start_time for r in records),
+            "span": (max(r.end_time for r in records) - min(r.start_time for r in records)
+                     if records else 0.0)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--genes", type=int, default=20_000)
@@ -145,6 +168,8 @@ def main(argv=None) -> int:
     compute = sum(r["compute_seconds"] for r in reports)
     signing = sum(r.get("sign_seconds", 0.0) for r in reports)
     inside = sum(r.get("total_seconds", 0.0) for r in reports)
+    runner = sum(r.get("wall_seconds", 0.0) for r in reports)
+    runs = shard_run_times(home)
     cores = os.cpu_count() or 1
     print(f"engine alone: genie3() over {args.sample_targets} targets, {cores} cores ...",
           flush=True)
@@ -165,6 +190,12 @@ def main(argv=None) -> int:
           f"{statistics.median(r['compute_seconds'] for r in reports):.1f} s compute); signing "
           f"the edges (Spearman rho) {signing:,.1f} s, {signing / max(compute, 1e-9):.1%} of the "
           "compute")
+    slots = concurrency_limit(home)
+    print(f"where a shard's time goes, summed over {runs['runs']} runs: run workers alive "
+          f"{runs['run_seconds']:,.1f} s, of which the shard process (start to exit, output "
+          f"copied) {runner:,.1f} s, of which inside the shard program {inside:,.1f} s, of which "
+          f"the engine {compute:,.1f} s; {slots} slots from the first run's start to the last "
+          f"run's end: {runs['span']:,.1f} s × {slots} = {runs['span'] * slots:,.1f} slot-s")
     print(f"engine alone on the same data and cores: {per_target * 1000:.1f} ms per target, "
           f"{engine_wall:,.1f} s for all {n_targets:,}")
     print(f"shard phase efficiency (engine time / backfill wall time): {efficiency:.2f}")

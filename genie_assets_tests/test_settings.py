@@ -15,6 +15,7 @@ from genie_assets_tests.conftest import REPO
 
 SHOW_RESOURCES = """
 import json
+import sys
 from dagster import AssetKey
 from genie_assets import definitions
 r = definitions.defs.resources
@@ -28,6 +29,8 @@ print(json.dumps({
         .partitions_def.get_partition_keys(),
     "code_version": definitions.defs.resolve_assets_def("importance_shards")
         .code_versions_by_key[AssetKey("importance_shards")],
+    "aws_modules": sorted(m for m in ("dagster_aws", "boto3") if m in sys.modules),
+    "shard_executor": definitions.defs.resolve_job_def("shards_job").executor_def.name,
 }, default=str))
 """
 
@@ -46,6 +49,10 @@ def test_the_local_deployment_loads_with_its_resources(tmp_path):
     assert (loaded["store"], loaded["runner"]) == ("ArtifactStore", "LocalShardRunner")
     assert loaded["partitions"] == ["shard-0000", "shard-0001", "shard-0002"]
     assert loaded["n_trees"] == 50
+    # What every shard run's worker pays at start: a local one loads no AWS client (a second
+    # of imports), and runs its step in its own process instead of starting another.
+    assert loaded["aws_modules"] == []
+    assert loaded["shard_executor"] == "in_process"
     # The shards' code version comes from the registered parameters: 50 trees, not 1000.
     default = json.loads(load_definitions(tmp_path).stdout.splitlines()[-1])
     assert loaded["code_version"] != default["code_version"]
