@@ -34,9 +34,10 @@ prepare: $(BIN)/.installed java $(DAGSTER_HOME)/dagster.yaml
 # The engine compiled once, here, for this CPU (a few minutes the first time after an engine
 # change, a second after; it says what it compiles as it goes), into the package's own cache,
 # where every later process finds it; alongside, on a second core, the portable cache that
-# SageMaker jobs ship.
+# SageMaker jobs ship. Then decoupler's AUCell kernel, which it caches beside its own code.
 setup: prepare
 	$(BIN)/python -m genie_assets.engine.compile_cache --with-portable
+	@$(BIN)/python -m genie_assets.network.activity
 
 # The instance's settings (telemetry off, ...) from deploy/dagster.yaml.
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml

@@ -7,6 +7,7 @@ the results are there to browse afterwards with `make ui`.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import sys
 import time
 
@@ -45,13 +46,17 @@ def compile_what_the_demo_runs() -> None:
     """The engine compiled (or loaded) for the toy data and this deployment's method, once,
     saying what it does, before the shards start: four shard processes would otherwise each
     compile it, silently. `make setup` compiles the rest (other rank types, boosting, the
-    cache SageMaker jobs ship)."""
+    cache SageMaker jobs ship). decoupler's AUCell kernel, which regulon_activity would
+    compile on an install's first run, compiles meanwhile on the second core."""
     params = deployment().genie3
     expression, regulators, _ = toy_dataset()
+    aucell = subprocess.Popen([sys.executable, "-m", "genie_assets.network.activity"])
     with reporting_progress(f"the {params.method} engine for the toy data (once per engine "
                             "version)"):
         infer_edges(expression, regulators, [expression.columns[-1]],
                     dataclasses.replace(params, n_trees=1, n_seeds=1))
+    if aucell.wait() != 0:
+        raise RuntimeError("decoupler's AUCell could not be compiled (see above)")
 
 
 def print_regulons(store) -> None:
