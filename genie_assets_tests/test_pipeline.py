@@ -139,6 +139,10 @@ def test_benchmark_report_adds_up_the_shards(toy_run):
     assert report["core_seconds_per_target"].value == pytest.approx(per_target, rel=1e-6)
     assert report["projected_core_hours_49k_targets"].value == pytest.approx(
         per_target * 49_000 / 3600, rel=1e-6)
+    # What the shards held their cores for is more than their engine used, never less.
+    held = report["projected_held_core_hours_49k_targets"].value
+    assert held == pytest.approx(report["projected_core_hours_49k_targets"].value
+                                 / report["parallel_efficiency"].value, rel=1e-6)
     assert report["estimated_cost_usd"].value == 0.0
     assert 0.0 < report["parallel_efficiency"].value <= 1.0
     assert "projection: 49,000 targets" in report["report"].value

@@ -31,6 +31,9 @@ def test_two_local_shards_add_up():
     assert costs.parallel_efficiency == pytest.approx(40.0 / (10 * 2 + 15 * 2))
     assert costs.core_seconds_per_target == 1.0
     assert costs.projected_core_hours == pytest.approx(GENOME_SCALE_TARGETS / 3600)
+    # Held: (10 s + 15 s) × 2 cores for 40 targets, start-up and writing included.
+    assert costs.projected_held_core_hours == pytest.approx(
+        50.0 / 40 * GENOME_SCALE_TARGETS / 3600)
     assert costs.cost_usd == 0.0 and costs.compile_seconds == 0.0
     assert list(costs.per_shard.partition_key) == ["shard-0000", "shard-0001"]
 

@@ -63,6 +63,9 @@ class RunCosts:
     n_regulators: int
     n_samples: int
     core_seconds: float  # compute seconds × cores, summed over the shards
+    # The shards' own wall time × cores, summed: what their machines were held for, start-up,
+    # reading and writing included.
+    held_core_seconds: float
     wall_seconds: float  # the first shard's start to the last one's finish
     compile_seconds: float  # compiling the engine, not in the core-seconds
     concurrency: float  # shards computing at once, on average
@@ -79,6 +82,12 @@ class RunCosts:
     @property
     def projected_core_hours(self) -> float:
         return self.core_seconds_per_target * GENOME_SCALE_TARGETS / 3600
+
+    @property
+    def projected_held_core_hours(self) -> float:
+        """The projection as the machines are held (engine, start-up, reading, writing): the
+        figure a budget needs, where projected_core_hours is the engine's alone."""
+        return self.held_core_seconds / max(self.n_targets, 1) * GENOME_SCALE_TARGETS / 3600
 
     @property
     def projected_cost_usd(self) -> float:
@@ -107,6 +116,7 @@ def run_costs(shard_reports: list[dict]) -> RunCosts:
         n_regulators=int(reports.n_regulators.iloc[0]),
         n_samples=int(reports.n_samples.iloc[0]),
         core_seconds=core_seconds,
+        held_core_seconds=reserved,
         wall_seconds=wall,
         compile_seconds=float(reports.compile_seconds.sum()),
         concurrency=float(reports.compute_seconds.sum()) / wall if wall > 0 else 1.0,
