@@ -199,6 +199,13 @@ def main(argv=None) -> int:
     print(f"engine alone on the same data and cores: {per_target * 1000:.1f} ms per target, "
           f"{engine_wall:,.1f} s for all {n_targets:,}")
     print(f"shard phase efficiency (engine time / backfill wall time): {efficiency:.2f}")
+    # A model, not a measurement: each shard run adds the same core-seconds outside the engine
+    # (start-up, reading, writing, Dagster's run), whatever its size.
+    outside = max(backfill_wall - engine_wall, 0.0) * cores / args.shards
+    fitting = int(engine_wall * cores / (4 * outside)) if outside > 0 else args.shards
+    print(f"outside the engine: {outside:.1f} core-s per shard run; at this data and machine, "
+          f"efficiency 0.8 needs at most {fitting} shards (≥ {n_targets // max(fitting, 1):,} "
+          "targets each), by that model")
     scale = GENOME_TARGETS / n_targets
     print(f"projected to {GENOME_TARGETS:,} targets on this machine: backfill "
           f"{backfill_wall * scale / 3600:,.2f} h, engine alone {engine_wall * scale / 3600:,.2f} h"
