@@ -57,11 +57,13 @@ def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
     shapes = [(20, None), (300, None)]
     if large:
         shapes += [(70_000, 0), (70_000, 2), (70_000, None)]
-    kinds = [*(f"forests ({grower})" for grower in GROWERS), "boosting", "shared bootstraps"]
-    steps = [(n, d, kind) for n, d in shapes for kind in kinds
+    # (what, the grower where it is a forest's): each grower is its own kernel.
+    kinds = [*((f"forests ({name})", grower) for name, grower in GROWERS.items()),
+             ("boosting", None), ("shared bootstraps", None)]
+    steps = [(n, d, kind, grower) for n, d in shapes for kind, grower in kinds
              if kind != "shared bootstraps" or n <= 1 << 16]
     done = []
-    for step, (n_samples, decimals, kind) in enumerate(steps, start=1):
+    for step, (n_samples, decimals, kind, grower) in enumerate(steps, start=1):
         values = rng.normal(size=(2, n_samples))
         if decimals is not None:
             values = np.round(values, decimals)
@@ -72,8 +74,7 @@ def compile_for_common_shapes(large: bool = False, log=say) -> list[str]:
         with reporting_progress(what, log):
             # One tree or round on two regulators: the call compiles (or loads) its kernel
             # for these types, as a real call of the same types will look it up.
-            if kind.startswith("forests"):
-                grower = GROWERS[kind[len("forests ("):-1]]
+            if grower is not None:
                 grow_importances(ranked, inputs, y, n_trees=1, n_candidates=1,
                                  extra_trees=False, seed=1, grower=grower)
             elif kind == "boosting":

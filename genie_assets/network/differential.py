@@ -106,8 +106,9 @@ def rewiring_png(tables: dict[tuple[str, str], pd.DataFrame]) -> bytes:
     """One panel per comparison (condition vs reference): the most rewired regulators' gained
     and lost targets."""
     height = max(2.5, 0.3 * PICTURE_REGULATORS + 1.2)
-    figure, axes = pyplot().subplots(1, max(1, len(tables)), figsize=(5.5 * max(1, len(tables)),
-                                                                  height), squeeze=False)
+    n_panels = max(1, len(tables))
+    figure, axes = pyplot().subplots(1, n_panels, figsize=(5.5 * n_panels, height),
+                                     squeeze=False)
     for axis, ((condition, reference), table) in zip(axes[0], tables.items()):
         shown = table[(table.n_gained + table.n_lost) > 0].head(PICTURE_REGULATORS)[::-1]
         positions = range(len(shown))
