@@ -149,13 +149,17 @@ def main(argv=None) -> int:
         print(f"{key}: {reason}")
     if args.dry_run:
         return 0
-    backfill_id = submit(list(todo))
-    print(f"Backfill {backfill_id}: {len(todo)} shards submitted (UI: Runs → Backfills).")
     if args.no_wait:
+        backfill_id = submit(list(todo))
+        print(f"Backfill {backfill_id}: {len(todo)} shards submitted (UI: Runs → Backfills).")
         if not daemon_running(instance):
             print("No daemon is running yet: `make ui` (or `dagster-daemon run`) runs them.")
         return 0
+    # The daemon first: its start (loading the code location) overlaps the submission's.
     with a_daemon(instance):
+        backfill_id = submit(list(todo))
+        print(f"Backfill {backfill_id}: {len(todo)} shards submitted (UI: Runs → Backfills).",
+              flush=True)
         results = follow(instance, backfill_id, list(todo))
     for key in todo:
         status, run_id = results[key]

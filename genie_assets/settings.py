@@ -268,3 +268,9 @@ def environment_for_child(**overrides: str) -> dict[str, str]:
     """This process's environment with `overrides` on top, for a process it starts (the
     daemon the backfill CLI starts runs without the network's automation, for one)."""
     return {**os.environ, **overrides}
+
+
+def adopt_environment(values: dict[str, str]) -> None:
+    """Put `values` into this process's environment: a forked child taking the environment
+    that a process started afresh would have been given."""
+    os.environ.update(values)

@@ -193,8 +193,9 @@ def test_shards_started_at_once_never_run_more_than_the_pool_allows(tmp_path):
 
 
 def run_workers(home: Path) -> int:
-    """Dagster run workers alive for the instance at `home`: the processes its code server
-    spawns, one per launched run (their steps' own processes are their children)."""
+    """Dagster run workers alive for the instance at `home`: the processes its run launcher
+    forks from the code location's zygote, one per launched run (the shard program of a run
+    is the worker's child)."""
     commands, parents, homes = {}, {}, {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -205,10 +206,9 @@ def run_workers(home: Path) -> int:
             homes[proc.name] = f"DAGSTER_HOME={home}".encode() in (proc / "environ").read_bytes()
         except OSError:
             continue
-    servers = {pid for pid, command in commands.items()
-               if b"dagster\0api\0grpc" in command and homes.get(pid)}
-    return sum(1 for pid, command in commands.items()
-               if parents.get(pid) in servers and b"spawn_main" in command)
+    zygotes = {pid for pid, command in commands.items()
+               if b"genie_assets.pipeline.run_workers" in command and homes.get(pid)}
+    return sum(1 for pid in zygotes if parents.get(pid) in zygotes)
 
 
 SAMPLE_SECONDS = 0.2
@@ -259,3 +259,74 @@ def test_a_backfill_never_has_more_shard_runs_alive_than_the_pool_allows(tmp_pat
     assert longest * SAMPLE_SECONDS < 2.0, (
         f"more than {limit} run processes alive for {longest * SAMPLE_SECONDS:.1f} s on end "
         f"(counts: {seen})")
+
+
+def test_terminating_a_launched_shard_run_stops_its_forked_processes(tmp_path):
+    """A shard run the daemon launched, terminated as the UI's Terminate does: the run ends
+    CANCELED, its shard program is gone and it left no shard behind."""
+    import shutil
+    import time
+
+    from dagster import DagsterRunStatus
+
+    from genie_assets.pipeline.run_workers import WORKER_PID_TAG
+    from genie_assets.shard.program import PROCESS_NAME
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    art = tmp_path / "art"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GENIE_ARTIFACTS_DIR": str(art),
+           "GENIE_N_TREES": "100000", "GENIE_SHARD_CORES": "1", "GENIE_N_SHARDS": "1",
+           "GENIE_AUTOMATION": "false"}
+    assert execute_job(env, "expression_job").returncode == 0
+    daemon = subprocess.Popen([str(Path(DAGSTER).parent / "dagster-daemon"), "run", "-m",
+                               "genie_assets.definitions"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        submitted = backfill(env, "--no-wait")
+        assert submitted.returncode == 0, submitted.stderr[-3000:]
+        instance = DagsterInstance.from_config(str(home))
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            started = [run for run in instance.get_runs(filters=RunsFilter(
+                job_name="shards_job", statuses=[DagsterRunStatus.STARTED]))
+                if shard_programs_of(int(run.tags.get(WORKER_PID_TAG, 0)), PROCESS_NAME)]
+            if started:
+                break
+            time.sleep(0.5)
+        assert started, "a shard run started computing"
+        run = started[0]
+        worker = int(run.tags[WORKER_PID_TAG])
+        programs = shard_programs_of(worker, PROCESS_NAME)
+        assert instance.run_launcher.terminate(run.run_id)
+        deadline = time.monotonic() + 60
+        while instance.get_run_by_id(run.run_id).status != DagsterRunStatus.CANCELED:
+            assert time.monotonic() < deadline, instance.get_run_by_id(run.run_id).status
+            time.sleep(0.5)
+        time.sleep(1)
+        assert not [pid for pid in programs if Path(f"/proc/{pid}").exists()
+                    and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                         != "Z")], "the shard program was stopped with its run"
+        assert not (art / "shards" / f"{run.tags['dagster/partition']}.parquet").exists()
+    finally:
+        daemon.send_signal(2)
+        daemon.wait(timeout=60)
+        for other in DagsterInstance.from_config(str(home)).get_runs(
+                filters=RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+            DagsterInstance.from_config(str(home)).run_launcher.terminate(other.run_id)
+
+
+def shard_programs_of(worker: int, name: str) -> list[int]:
+    """The pids of the shard programs (by process name) whose parent is `worker`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == worker and (proc / "comm").read_text().strip() == name:
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found

@@ -17,6 +17,7 @@ from genie_assets.engine import genie3
 from genie_assets.inputs.toy import toy_dataset
 from genie_assets.pipeline.layout import EDGE_TABLE
 from genie_assets.pipeline.resources import Genie3Settings
+from genie_assets.shard.program import PROCESS_NAME as SHARD_PROCESS_NAME
 from genie_assets_tests.helpers import (
     SHARD_KEYS,
     failure_messages,
@@ -33,10 +34,10 @@ def shard_processes() -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                name = (entry / "comm").read_text().strip()
             except OSError:
                 continue
-            if b"-m genie_assets.shard" in command:
+            if name == SHARD_PROCESS_NAME:
                 pids.append(int(entry.name))
     return pids
 

@@ -174,3 +174,14 @@ def reporting_progress(what: str, log=say, every_seconds: float = 20.0) -> Itera
         finished.set()
         beating.join()
     log(f"engine: {what} ready in {time.perf_counter() - started:.1f} s")
+
+
+def engine_threads_started() -> bool:
+    """Whether this process has started the compiled engine's threads (GNU OpenMP's, the
+    threading layer numba picks here): a process forked after that aborts when it runs the
+    engine ("fork() called from a process already using GNU OpenMP")."""
+    try:
+        numba.threading_layer()
+    except ValueError:  # "Threading layer is not initialized"
+        return False
+    return True

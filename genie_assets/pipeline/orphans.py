@@ -3,8 +3,8 @@
 A local shard works in a scratch folder under the system's temporary folder, named
 `genie-scratch-<partition>-...`, that holds `owner.json` (the Dagster process's pid, host and
 run id). When that process is killed (not the shard: the process that launched it), the folder
-stays and the run stays STARTED forever: Dagster's default run launcher cannot see a run worker
-die. `sweep` finds such folders whose owner is gone from this host, reports their runs failed
+stays and the run stays STARTED forever: no run launcher reports a run worker's death.
+`sweep` finds such folders whose owner is gone from this host, reports their runs failed
 and removes them. It runs at every start that matters: `make ui`'s daemon (the
 `orphaned_shard_runs` sensor), the backfill CLI and the demo.
 """

@@ -372,7 +372,22 @@ def _pipes_metadata(shard_report: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+# The program's name in ps, top and /proc/<pid>/comm, whether exec'd (`python -m
+# genie_assets.shard`) or forked by the local runner, whose command line is its parent's.
+PROCESS_NAME = "genie-shard"
+
+
+def name_this_process(name: str = PROCESS_NAME) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # 15: PR_SET_NAME (Linux)
+    except (OSError, AttributeError):
+        pass  # not Linux: the name is only for people looking at processes
+
+
 def main() -> int:
+    name_this_process()
     contract = SageMakerContract()
     try:
         return _main(contract)

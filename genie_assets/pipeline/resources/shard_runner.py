@@ -2,7 +2,9 @@
 
 
 import json
+import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -15,14 +17,22 @@ from dagster import (
     Failure,
     MaterializeResult,
     PipesSubprocessClient,
+    PipesTempFileContextInjector,
+    PipesTempFileMessageReader,
+    open_pipes_session,
 )
-from dagster._core.errors import DagsterPipesExecutionError  # not re-exported at top level
+from dagster._core.errors import (  # not re-exported at top level
+    DagsterExecutionInterruptedError,
+    DagsterPipesExecutionError,
+)
+from dagster._core.pipes.client import PipesClientCompletedInvocation
 
+from genie_assets.engine.compiling import engine_threads_started
 from genie_assets.engine.core import resolve_n_jobs
 from genie_assets.errors import ShardError, names_a_deterministic_failure
 from genie_assets.pipeline.orphans import SCRATCH_PREFIX, claim, scratch_root
 from genie_assets.pipeline.resources.storage import ArtifactStore
-from genie_assets.settings import python_path
+from genie_assets.settings import adopt_environment, python_path
 from genie_assets.shard.contract import (
     HYPERPARAMETERS_FILE,
     ShardTask,
@@ -30,6 +40,7 @@ from genie_assets.shard.contract import (
     report_file,
     with_runner_facts,
 )
+from genie_assets.shard.program import main as shard_program
 
 
 class ShardRunner(ConfigurableResource):
@@ -41,12 +52,14 @@ class ShardRunner(ConfigurableResource):
 
 
 class LocalShardRunner(ShardRunner):
-    """Runs `python -m genie_assets.shard` in a subprocess under the SageMaker contract.
+    """Runs the shard program (`python -m genie_assets.shard`'s `main`) in a subprocess under
+    the SageMaker contract.
 
     The subprocess sees the same paths a SageMaker container would (SM_CHANNEL_EXPRESSION,
     SM_MODEL_DIR, SM_INPUT_CONFIG_DIR), pointed at the artifact store and a temporary folder;
     its output is copied into the store only after it exits cleanly, so a failed or killed
-    shard leaves nothing behind.
+    shard leaves nothing behind. The subprocess is forked from the run's own process, which
+    has the program's modules imported already (see `run_forked_shard_program`).
     """
 
     n_jobs: int = -1
@@ -85,11 +98,20 @@ class LocalShardRunner(ShardRunner):
                 ),
             }
             try:
-                completed = PipesSubprocessClient().run(
-                    context=context,
-                    command=[sys.executable, "-m", "genie_assets.shard"],
-                    env=env,
-                )
+                if engine_threads_started():
+                    # The engine ran in this process (a notebook's genie3(), a test), which
+                    # makes a fork unsafe: a new interpreter instead, at its start-up cost.
+                    completed = PipesSubprocessClient().run(
+                        context=context, command=[sys.executable, "-m", "genie_assets.shard"],
+                        env=env)
+                else:
+                    completed = run_forked_shard_program(context, env)
+            except DagsterExecutionInterruptedError as interrupted:
+                # Terminated (the UI's Terminate, Ctrl-C): Dagster would otherwise retry an
+                # interrupted step under its retry policy and compute the shard again.
+                raise Failure(description=f"{partition_key}: interrupted; the shard program "
+                              "was stopped and left nothing", allow_retries=False
+                              ) from interrupted
             except DagsterPipesExecutionError as error:
                 failure = scratch_path / "output" / "failure"
                 reason = failure.read_text() if failure.exists() else str(error)
@@ -109,6 +131,50 @@ class LocalShardRunner(ShardRunner):
             completed.get_materialize_result(),
             {**runner_facts, "path": str(store.shard_file(partition_key))},
         )
+
+
+# How long an interrupted shard program has to exit after SIGINT before it is killed.
+TERMINATION_SECONDS = 20
+
+
+def run_forked_shard_program(context: AssetExecutionContext,
+                             env: dict[str, str]) -> PipesClientCompletedInvocation:
+    """The shard program in a Pipes session, in a child forked from this process.
+
+    What `PipesSubprocessClient` does with `python -m genie_assets.shard`, without a new
+    interpreter importing pandas, pyarrow, numba and the engine again (about 1 s of each
+    shard's CPU: at genome scale a fifth of a short shard's time outside the engine). Only
+    where this process has not run the engine (engine_threads_started), as a run's process
+    never does: the child starts the engine's threads afresh.
+    """
+    with open_pipes_session(context=context, context_injector=PipesTempFileContextInjector(),
+                            message_reader=PipesTempFileMessageReader()) as session:
+        child = multiprocessing.get_context("fork").Process(
+            target=_shard_program, args=({**env, **session.get_bootstrap_env_vars()},),
+            name=f"shard program {context.partition_key}")
+        child.start()
+        try:
+            child.join()
+        except DagsterExecutionInterruptedError:
+            context.log.info("[pipes] execution interrupted, sending SIGINT to the shard program.")
+            os.kill(child.pid, signal.SIGINT)
+            child.join(timeout=TERMINATION_SECONDS)
+            if child.exitcode is None:  # deep in a compiled kernel: nothing computes on
+                child.kill()
+                child.join()
+            raise
+        if child.exitcode != 0:
+            raise DagsterPipesExecutionError(
+                f"The shard program failed with code {child.exitcode}")
+    return PipesClientCompletedInvocation(session)
+
+
+def _shard_program(env: dict[str, str]) -> None:
+    # The run's process turns SIGINT into Dagster's interrupt; the program takes it as Python
+    # does, and its environment is the contract's, as an exec'd process's would be.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    adopt_environment(env)
+    sys.exit(shard_program())
 
 
 def shard_failure(message: str) -> Exception:
