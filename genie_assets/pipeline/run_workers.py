@@ -210,16 +210,22 @@ def _reap(*_: Any) -> None:
 
 def main(argv: list[str]) -> int:
     """The zygote: load the code location once, then fork a run worker per request."""
+    # The answers get stdout to themselves, first: anything the code location prints as it
+    # loads (or a worker prints) goes where the launcher's process prints.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # The zygote ends with its input (its launcher gone), not with a Ctrl-C meant for the
+    # launcher's process; each worker takes SIGINT again, for Terminate.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     origin = deserialize_value(argv[0], JobPythonOrigin)
     _load(origin)
     signal.signal(signal.SIGCHLD, _reap)
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # workers print where the daemon does
     for line in sys.stdin:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             sys.stdin.close()
             answers.close()
             code = 1
