@@ -352,11 +352,12 @@ def test_interrupted_run_stops_its_training_job(moto_endpoint, tmp_path):
             time.sleep(0.1)
 
     threading.Thread(target=interrupt_once_running, daemon=True).start()
-    # In-process execution retries the interrupted step (RetryPolicy); a run cancelled from the
-    # UI is terminated instead. Either way the interrupted attempt's job must be stopped.
-    run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])
+    # Interrupted (what Terminate delivers): the job is stopped and the step is not retried
+    # under its RetryPolicy, which would start another training job.
+    result = run(["importance_shards"], resources, instance, partition_key=SHARD_KEYS[0])
+    assert not result.success
+    assert [job["name"][-3:] for job in standin.created] == ["-a0"], "no second attempt"
     name = standin.created[0]["name"]
-    assert name.endswith("-a0")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = boto3.client("sagemaker").describe_training_job(

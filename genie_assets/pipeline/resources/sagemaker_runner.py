@@ -38,7 +38,11 @@ from pydantic import Field
 
 from genie_assets.errors import ShardError
 from genie_assets.pipeline.pricing import cost_usd
-from genie_assets.pipeline.resources.shard_runner import ShardRunner, shard_failure
+from genie_assets.pipeline.resources.shard_runner import (
+    ShardRunner,
+    interrupted_shard,
+    shard_failure,
+)
 from genie_assets.pipeline.resources.storage import ArtifactStore
 from genie_assets.settings import PIPES_TRANSPORT_ENV
 from genie_assets.shard.contract import (
@@ -339,10 +343,11 @@ class SageMakerShardRunner(ShardRunner):
         partition_key = context.partition_key
         try:
             description = self._wait(sagemaker, name, logs, message_reader)
-        except DagsterExecutionInterruptedError:
+        except DagsterExecutionInterruptedError as interrupted:
             context.log.warning(f"{partition_key}: run interrupted, stopping {name}")
             sagemaker.stop_training_job(TrainingJobName=name)
-            raise
+            raise interrupted_shard(f"{partition_key}: interrupted; training job {name} "
+                                    "stopped") from interrupted
         status = description["TrainingJobStatus"]
         if status != "Completed":
             reason = description.get("FailureReason", "no reason given")

@@ -107,11 +107,8 @@ class LocalShardRunner(ShardRunner):
                 else:
                     completed = run_forked_shard_program(context, env)
             except DagsterExecutionInterruptedError as interrupted:
-                # Terminated (the UI's Terminate, Ctrl-C): Dagster would otherwise retry an
-                # interrupted step under its retry policy and compute the shard again.
-                raise Failure(description=f"{partition_key}: interrupted; the shard program "
-                              "was stopped and left nothing", allow_retries=False
-                              ) from interrupted
+                raise interrupted_shard(f"{partition_key}: interrupted; the shard program was "
+                                        "stopped and left nothing") from interrupted
             except DagsterPipesExecutionError as error:
                 failure = scratch_path / "output" / "failure"
                 reason = failure.read_text() if failure.exists() else str(error)
@@ -175,6 +172,14 @@ def _shard_program(env: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     adopt_environment(env)
     sys.exit(shard_program())
+
+
+def interrupted_shard(message: str) -> Failure:
+    """The error to end an interrupted shard with (the UI's Terminate, Ctrl-C), once its
+    program or job is stopped. Dagster retries an interrupted step under its retry policy even
+    when the run is being terminated: the shard would compute again (on SageMaker, in a new
+    training job) while the run waits in Canceling."""
+    return Failure(description=message, allow_retries=False)
 
 
 def shard_failure(message: str) -> Exception:
