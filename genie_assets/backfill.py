@@ -24,6 +24,7 @@ from typing import Iterator
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from genie_assets.definitions import resources
+from genie_assets.files import atomic_path
 from genie_assets.network.edges import staleness
 from genie_assets.pipeline.orphans import sweep
 from genie_assets.pipeline.partitions import shard_partitions
@@ -69,9 +70,17 @@ def submit(keys: list[str]) -> str:
     return launched.group(1)
 
 
+# When the daemon this CLI started last was stopped, in the instance's folder: its last
+# heartbeat, seconds old, is not a running daemon.
+STOPPED_FILE = "backfill-daemon.stopped"
+
+
 def daemon_running(instance: DagsterInstance) -> bool:
     beat = instance.get_daemon_heartbeats().get("QUEUED_RUN_COORDINATOR")
-    return beat is not None and time.time() - beat.timestamp < HEARTBEAT_SECONDS
+    if beat is None or time.time() - beat.timestamp >= HEARTBEAT_SECONDS:
+        return False
+    stopped = Path(instance.root_directory) / STOPPED_FILE
+    return not stopped.exists() or beat.timestamp > float(stopped.read_text())
 
 
 @contextlib.contextmanager
@@ -94,6 +103,9 @@ def a_daemon(instance: DagsterInstance) -> Iterator[None]:
             daemon.wait(timeout=60)
         except subprocess.TimeoutExpired:
             daemon.kill()
+            daemon.wait()
+        with atomic_path(Path(instance.root_directory) / STOPPED_FILE) as temporary:
+            temporary.write_text(repr(time.time()))
 
 
 def progress_line(targets: dict[str, int], failed: int, total: int, seconds: float) -> str:

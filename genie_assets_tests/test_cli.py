@@ -95,6 +95,13 @@ def test_a_new_matrix_makes_every_old_shard_stale_until_backfilled(tmp_path):
 
     use_network(1)
     assert backfill(env).returncode == 0
+    from genie_assets.backfill import daemon_running
+
+    instance = DagsterInstance.from_config(str(tmp_path / "home"))
+    assert instance.get_daemon_heartbeats(), "the backfill's daemon beat"
+    assert not daemon_running(instance), (
+        "the daemon the backfill started and stopped, its heartbeat seconds old, is not taken "
+        "for a running one (the next backfill would wait for it forever)")
     assert execute_job(env, "network_job").returncode == 0
     first_edges = pd.read_parquet(art / "edges" / "edge_table.parquet")
 
